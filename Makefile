@@ -1,0 +1,46 @@
+# make run   : set up .venv (once) and start the app on 127.0.0.1:8501
+# make test  : set up .venv (once), install Debian's chromium if missing, lint, run pytest
+# make bench : run the benchmarks (prints tables, writes bench/results/*.json)
+# make train-<name> : retrain one of the committed checkpoints (see training/)
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv
+APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
+
+.PHONY: setup run test lint bench chromium training-data
+
+setup: $(STAMP)
+
+# torch first and pinned: this machine has a local CPU build of 2.13.0; any looser spec
+# would pull gigabytes of CUDA packages.
+$(STAMP): requirements.txt requirements-nodeps.txt tools/fetch_extras.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(PY) tools/fetch_extras.py
+	touch $@
+
+run: setup
+	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(VENV)/bin/streamlit run app.py \
+		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup chromium lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m bench
+
+chromium:
+	@command -v chromium >/dev/null || ($(APT_GET) update -qq && $(APT_GET) install -y -qq chromium)
+
+training-data:
+	@dpkg -s $(DEBIAN_TRAINING_DATA) >/dev/null 2>&1 || \
+		($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_TRAINING_DATA))

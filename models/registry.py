@@ -1,0 +1,322 @@
+"""The model registry: every model the app can use, where its weights come from, and one
+loaded copy of each per process.
+
+Each technique module (models/analogies.py, models/generation.py, ...) lists its embedded
+defaults in a module-level `MODELS: list[ModelSpec]`. Users add their own models of a known
+task in a TOML file or an environment variable (see `user_specs`).
+
+Sources are tried in this order:
+1. `local_path`: a directory or file the user named (an error if it does not exist);
+2. `embedded`: the project's default, from an installed package or a file in assets/;
+3. `hub_id`: a Hugging Face hub id, only in online mode (`STUDIO_ONLINE=1`).
+"""
+
+import functools
+import importlib
+import importlib.util
+import os
+import threading
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from models.device import best_device
+from models.errors import ModelLoadError
+from models.paths import REPO_ROOT
+
+Task = Literal[
+    "word-vectors",
+    "char-lm",
+    "causal-lm",
+    "text-classification",
+    "translation",
+    "image-classification",
+    "segmentation",
+]
+# Tasks a user can add models for, and what such a model is.
+USER_TASKS: dict[str, str] = {
+    "word-vectors": "a gensim KeyedVectors file (word2vec text/binary, GloVe text, or .kv)",
+    "causal-lm": "a transformers causal language model",
+    "text-classification": "a transformers sequence classifier",
+    "translation": "a transformers seq2seq translator",
+    "image-classification": "a transformers image classifier",
+    "segmentation": "a transformers semantic segmenter",
+}
+# Modules that contribute embedded defaults; a technique whose module is not written yet is skipped.
+TECHNIQUE_MODULES = (
+    "models.analogies",
+    "models.generation",
+    "models.sentiment",
+    "models.translation",
+    "models.classification",
+    "models.segmentation",
+)
+CONFIG_ENV = "STUDIO_CONFIG"
+MODELS_ENV = "STUDIO_MODELS"
+ONLINE_ENV = "STUDIO_ONLINE"
+DEFAULT_CONFIG = Path("studio.toml")
+
+Loader = Callable[[str, torch.device], Any]
+
+
+def is_online() -> bool:
+    """Online mode lets hub ids download. Off unless `STUDIO_ONLINE` is 1/true/yes."""
+    return os.environ.get(ONLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def apply_network_mode() -> None:
+    """Keep huggingface_hub and transformers off the network unless online mode is on."""
+    value = "0" if is_online() else "1"
+    os.environ["HF_HUB_OFFLINE"] = value
+    os.environ["TRANSFORMERS_OFFLINE"] = value
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: Literal["local", "embedded", "hub"]
+    location: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.location}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model the app can use.
+
+    `loader(location, device)` builds the model from a resolved source's location.
+    `embedded` is where the default weights are: `pkg:<package>/<path inside it>` for an
+    installed package, or a path relative to the repository (e.g. `assets/...`).
+    `card` is markdown, or a path relative to the repository of a markdown file.
+    """
+
+    id: str
+    task: Task
+    name: str
+    licence: str
+    card: str
+    loader: Loader
+    embedded: str | None = None
+    local_path: str | None = None
+    hub_id: str | None = None
+    summary: str = ""
+
+    def card_markdown(self) -> str:
+        path = REPO_ROOT / self.card
+        if self.card.endswith(".md") and path.is_file():
+            return path.read_text(encoding="utf-8")
+        return self.card
+
+
+def embedded_path(embedded: str) -> Path | None:
+    """The file or directory an `embedded` reference points to, or None if it is not installed."""
+    if embedded.startswith("pkg:"):
+        package, _, inner = embedded[4:].partition("/")
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        path = Path(next(iter(spec.submodule_search_locations))) / inner
+    else:
+        path = REPO_ROOT / embedded
+    return path if path.exists() else None
+
+
+def resolve_source(spec: ModelSpec, online: bool | None = None) -> Source:
+    """Pick the source to load `spec` from, in the documented order, or explain why none works."""
+    online = is_online() if online is None else online
+    if spec.local_path:
+        path = Path(spec.local_path).expanduser()
+        if not path.exists():
+            raise ModelLoadError(f"{spec.name}: the local path {path} does not exist.")
+        return Source("local", str(path))
+    if spec.embedded:
+        path = embedded_path(spec.embedded)
+        if path is not None:
+            return Source("embedded", str(path))
+    if spec.hub_id:
+        if online:
+            return Source("hub", spec.hub_id)
+        raise ModelLoadError(
+            f"{spec.name} comes from the Hugging Face hub ('{spec.hub_id}') and the app is offline. "
+            f"Start it with {ONLINE_ENV}=1 to allow downloads, or download the model and name its "
+            "folder as `path` in studio.toml."
+        )
+    missing = f" ({spec.embedded} is not installed)" if spec.embedded else ""
+    raise ModelLoadError(f"{spec.name} has no source it can load from{missing}. Run `make setup`.")
+
+
+def source_size_bytes(source: Source) -> int | None:
+    """Bytes on disk of a local or embedded source; None for a hub id."""
+    if source.kind == "hub":
+        return None
+    path = Path(source.location)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@dataclass
+class LoadStatus:
+    state: Literal["not loaded", "loading", "loaded", "failed"] = "not loaded"
+    seconds: float | None = None
+    device: str | None = None
+    source: Source | None = None
+    error: str | None = None
+
+
+def _user_loader(task: str) -> Loader:
+    from models import loaders
+
+    if task == "word-vectors":
+        return loaders.load_word_vectors
+    return functools.partial(loaders.load_hf, task)
+
+
+def user_spec(entry: dict[str, Any]) -> ModelSpec:
+    """A ModelSpec from one user entry: {task, path or hub, id?, name?, licence?, card?}."""
+    task = entry.get("task")
+    if task not in USER_TASKS:
+        raise ModelLoadError(f"Model entry {entry}: task must be one of {', '.join(USER_TASKS)}.")
+    path, hub = entry.get("path"), entry.get("hub")
+    if not path and not hub:
+        raise ModelLoadError(f"Model entry {entry}: give a `path` or a `hub` id.")
+    label = str(path or hub)
+    model_id = entry.get("id") or f"user:{label}"
+    return ModelSpec(
+        id=model_id,
+        task=task,
+        name=entry.get("name") or Path(label).name or label,
+        licence=entry.get("licence", "see the model's own card"),
+        card=entry.get("card", f"User model ({USER_TASKS[task]}) from `{label}`."),
+        loader=_user_loader(task),
+        local_path=path,
+        hub_id=hub,
+        summary=f"added by the user from {label}",
+    )
+
+
+def user_specs(environ: dict[str, str] | None = None) -> list[ModelSpec]:
+    """User models from the TOML config and the environment variable.
+
+    TOML (`$STUDIO_CONFIG`, else ./studio.toml):
+
+        [[models]]
+        task = "text-classification"
+        hub = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+        name = "DistilBERT SST-2"
+
+    Environment: `STUDIO_MODELS="text-classification=/path/to/dir;causal-lm=hub:gpt2"`.
+    """
+    environ = os.environ if environ is None else environ
+    entries: list[dict[str, Any]] = []
+    config = Path(environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    if config.is_file():
+        try:
+            entries += tomllib.loads(config.read_text(encoding="utf-8")).get("models", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise ModelLoadError(f"{config} is not valid TOML: {exc}") from exc
+    elif environ.get(CONFIG_ENV):
+        raise ModelLoadError(f"{CONFIG_ENV} names {config}, which does not exist.")
+    for item in filter(None, (s.strip() for s in environ.get(MODELS_ENV, "").split(";"))):
+        task, sep, where = item.partition("=")
+        if not sep:
+            raise ModelLoadError(f"{MODELS_ENV} entry '{item}' should look like task=path or task=hub:id.")
+        key, location = ("hub", where[4:]) if where.startswith("hub:") else ("path", where)
+        entries.append({"task": task.strip(), key: location.strip()})
+    return [user_spec(entry) for entry in entries]
+
+
+def default_specs() -> list[ModelSpec]:
+    specs: list[ModelSpec] = []
+    for name in TECHNIQUE_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            specs += importlib.import_module(name).MODELS
+    return specs
+
+
+@dataclass
+class Registry:
+    """Specs by id, and at most one loaded copy of each model per process."""
+
+    specs: dict[str, ModelSpec]
+    device: torch.device = field(default_factory=best_device)
+    config_error: str | None = None  # why the user's model config could not be read, if it could not
+    _models: dict[str, Any] = field(default_factory=dict)
+    _status: dict[str, LoadStatus] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_specs(cls, specs: list[ModelSpec], **kwargs: Any) -> "Registry":
+        by_id: dict[str, ModelSpec] = {}
+        for spec in specs:
+            if spec.id in by_id:
+                raise ModelLoadError(f"Two models share the id '{spec.id}'.")
+            by_id[spec.id] = spec
+        return cls(specs=by_id, **kwargs)
+
+    def list(self, task: str | None = None) -> list[ModelSpec]:
+        return [s for s in self.specs.values() if task is None or s.task == task]
+
+    def get(self, model_id: str) -> ModelSpec:
+        if model_id not in self.specs:
+            raise ModelLoadError(f"No model with id '{model_id}' is registered.")
+        return self.specs[model_id]
+
+    def status(self, model_id: str) -> LoadStatus:
+        return self._status.get(model_id, LoadStatus())
+
+    def is_loaded(self, model_id: str) -> bool:
+        return model_id in self._models
+
+    def load(self, model_id: str) -> Any:
+        """The loaded model, loading it on first use. Concurrent callers wait for one load."""
+        if model_id in self._models:
+            return self._models[model_id]
+        spec = self.get(model_id)
+        with self._guard:
+            lock = self._locks.setdefault(model_id, threading.Lock())
+        with lock:
+            if model_id in self._models:
+                return self._models[model_id]
+            status = LoadStatus(state="loading")
+            self._status[model_id] = status
+            start = time.perf_counter()
+            try:
+                status.source = resolve_source(spec)
+                model = spec.loader(status.source.location, self.device)
+            except Exception as exc:  # any loader failure becomes one clear, page-level message
+                status.state, status.error = "failed", _describe_failure(spec, exc)
+                raise ModelLoadError(status.error) from exc
+            status.state, status.seconds, status.device = "loaded", time.perf_counter() - start, str(self.device)
+            self._models[model_id] = model
+            return model
+
+
+def _describe_failure(spec: ModelSpec, exc: Exception) -> str:
+    if isinstance(exc, ModelLoadError):
+        return str(exc)
+    return f"Could not load {spec.name}: {type(exc).__name__}: {exc}"
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry: embedded defaults plus the user's models."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            apply_network_mode()
+            try:
+                extra, error = user_specs(), None
+            except ModelLoadError as exc:  # a bad config must not take the built-in models down
+                extra, error = [], str(exc)
+            _registry = Registry.from_specs(default_specs() + extra, config_error=error)
+        return _registry
