@@ -44,3 +44,7 @@ chromium:
 training-data:
 	@dpkg -s $(DEBIAN_TRAINING_DATA) >/dev/null 2>&1 || \
 		($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_TRAINING_DATA))
+
+# make train-charlm runs `python -m training.charlm`, and so on for every module in training/.
+train-%: setup training-data
+	$(PY) -m training.$*

@@ -1,0 +1,36 @@
+"""`python -m bench [name ...]`: run the benchmarks, print a table each, write bench/results/<name>.json.
+
+Every module bench/<name>.py defines `run() -> dict[str, object]`: figure name -> value.
+"""
+
+import importlib
+import json
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+import bench
+from models.device import describe
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main(names: list[str]) -> None:
+    names = names or sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+    RESULTS.mkdir(exist_ok=True)
+    for name in names:
+        started = time.perf_counter()
+        figures = importlib.import_module(f"bench.{name}").run()
+        record = {"benchmark": name, "environment": describe(), "seconds": time.perf_counter() - started, **figures}
+        (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2, default=str))
+        print(f"\n== {name} ({record['seconds']:.0f} s) ==")
+        width = max(map(len, figures), default=0)
+        for key, value in figures.items():
+            shown = f"{value:,.3f}" if isinstance(value, float) else value
+            print(f"  {key:<{width}}  {shown}")
+    print(f"\nJSON written to {RESULTS}/")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
