@@ -1,11 +1,13 @@
 """Entry point: `streamlit run app.py`. Navigation over the technique pages, grouped by field."""
 
+import os
 from pathlib import Path
 
 import streamlit as st
 
 import models  # noqa: F401  (puts Hugging Face libraries offline before any page imports them)
 from models.device import best_device
+from models.registry import get_registry
 
 PAGES_DIR = Path(__file__).parent / "pages"
 
@@ -65,8 +67,19 @@ def technique_pages() -> dict[str, list[tuple[st.Page, str]]]:
     }
 
 
+@st.cache_resource(show_spinner=False)
+def start_warmup() -> bool:
+    """Once per server process: with STUDIO_WARMUP=1 (the default of `make run`) load the default
+    models in a background thread while the first visitors look around."""
+    if os.environ.get("STUDIO_WARMUP", "0") != "1":
+        return False
+    get_registry().warm_in_background()
+    return True
+
+
 def main() -> None:
     st.set_page_config(page_title="Deep-learning demo studio", page_icon=":material/neurology:", layout="wide")
+    start_warmup()
     sections = technique_pages()
     st.session_state["technique_pages"] = sections  # the home page draws its cards from this
     home = page("home.py", "Home", ":material/home:", default=True)

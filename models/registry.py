@@ -297,6 +297,22 @@ class Registry:
             self._models[model_id] = model
             return model
 
+    def warm_in_background(self) -> threading.Thread:
+        """Load every model that has a local or embedded source, one after another, in a daemon
+        thread, so the first visitor does not wait. Failures are recorded in each model's status."""
+
+        def warm() -> None:
+            for spec in self.list():
+                try:
+                    if resolve_source(spec).kind != "hub":
+                        self.load(spec.id)
+                except ModelLoadError:
+                    continue
+
+        thread = threading.Thread(target=warm, name="model-warmup", daemon=True)
+        thread.start()
+        return thread
+
 
 def _describe_failure(spec: ModelSpec, exc: Exception) -> str:
     if isinstance(exc, ModelLoadError):

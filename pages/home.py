@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from models.registry import get_registry
+
 st.title("Deep-learning demo studio")
 st.caption("The core techniques of modern NLP and computer vision, working live, one page each.")
 
@@ -15,3 +17,14 @@ for section, entries in st.session_state.get("technique_pages", {}).items():
             st.markdown(f"**{technique.title}**")
             st.write(blurb)
             st.page_link(technique, label=f"Open {technique.title}", icon=technique.icon)
+
+registry = get_registry()
+specs = registry.list()
+if specs:
+    ready = [spec for spec in specs if registry.is_loaded(spec.id)]
+    st.divider()
+    st.caption(
+        f"Models ready: **{len(ready)} of {len(specs)}**"
+        + (f" ({', '.join(spec.name for spec in ready)})" if ready else "")
+        + ". The others load on first use; the Models & device page loads them all."
+    )

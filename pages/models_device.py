@@ -51,7 +51,8 @@ for spec in registry.list():
             "device": status.device or "",
         }
     )
-st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+columns = ["model", "task", "source", "licence", "size", "status", "load time (s)", "device"]
+st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
 st.caption(
     f"Online mode is **{'on' if is_online() else 'off'}**: "
     + (
