@@ -425,12 +425,12 @@ def _steps(lm: LanguageModel, ids: list[int], decoding: Decoding) -> Iterator[St
             logits, state = lm.advance(token, state)
 
 
-def coloured_html(steps: list[Step]) -> str:
-    """The generated text as HTML, each token's background from red (unlikely) to green (likely),
-    its probability in the tooltip."""
+def coloured_html(steps: list[Step], prefix: str = "") -> str:
+    """The generated text as HTML after the `prefix` (the prompt, in grey), each token's background
+    from red (unlikely) to green (likely), its probability in the tooltip."""
     from html import escape
 
-    spans = []
+    spans = [f'<span style="color:#888">{escape(prefix)}</span>'] if prefix else []
     for step in steps:
         if not step.text:
             continue

@@ -1,0 +1,182 @@
+"""Text generation: a language model writes one token at a time, and every choice is on show."""
+
+import re
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import ui
+from models import generation as gen
+
+FAMILIES = {"Characters (RNN · LSTM · GRU)": "char-lm", "Transformer": "causal-lm"}
+DEFAULT_PROMPTS = {"char-lm": "HAMLET\nTo be, or not", "causal-lm": "The best way to learn a new language is"}
+DEFAULT_LENGTHS = {"char-lm": 300, "causal-lm": 60}
+
+
+def markdown_safe(text: str) -> str:
+    """Generated text shown through markdown while it streams: keep line breaks, no accidental formatting."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-!|~$])", r"\\\1", text).replace("\n", "  \n")
+
+
+def stream_text(steps, collected: list[gen.Step]):
+    for step in steps:
+        collected.append(step)
+        yield markdown_safe(step.text)
+
+
+def run_generation(lm: gen.LanguageModel, prompt: str, decoding: gen.Decoding, chat: bool) -> list[gen.Step] | None:
+    """Stream the text onto the page and return its steps; None (after a message) on bad input."""
+    steps = ui.run_or_report(lambda: gen.generate(lm, prompt, decoding, chat))
+    if steps is None:
+        return None
+    collected: list[gen.Step] = []
+    st.write_stream(stream_text(steps, collected))
+    return collected
+
+
+def alternatives_chart(step: gen.Step) -> alt.Chart:
+    table = pd.DataFrame(
+        [{"rank": i, "token": label, "probability": p} for i, (label, p) in enumerate(step.alternatives)]
+    )
+    table["chosen"] = table["token"] == step.label
+    return (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", axis=alt.Axis(format="%"), title="probability under the model"),
+            y=alt.Y("token:N", sort=alt.SortField("rank"), title=None, axis=alt.Axis(labelFontSize=16)),
+            color=alt.condition("datum.chosen", alt.value("#e4572e"), alt.value("#4c78a8")),
+            tooltip=["token", alt.Tooltip("probability:Q", format=".2%")],
+        )
+        .properties(height=32 * len(table))
+    )
+
+
+ui.header(
+    "Text generation",
+    "A language model scores every possible next token; a decoding rule picks one, and the text grows one step "
+    "at a time.",
+)
+
+# ---- model
+ui.url_state("family", next(iter(FAMILIES)))
+family = st.segmented_control("Model kind", list(FAMILIES), key="family", required=True)
+task = FAMILIES[family]
+spec = ui.model_select(task, "Model", key=f"model_{task}")
+if spec is None:
+    st.stop()
+lm = gen.as_language_model(ui.require_model(spec.id), spec.name)
+
+# ---- inputs
+chat = False
+if lm.supports_chat:
+    ui.url_state("mode", "Completion")
+    chat = st.segmented_control("Mode", ["Completion", "Chat"], key="mode", required=True) == "Chat"
+    st.caption(
+        "Chat wraps your message in the model's chat template (`<|im_start|>user …`), as it was tuned on; "
+        "completion just continues your text."
+    )
+ui.url_state(f"prompt_{task}", DEFAULT_PROMPTS[task])
+prompt = st.text_area(
+    "Prompt" if not chat else "Your message",
+    key=f"prompt_{task}",
+    height=100,
+    help="Empty is fine for a character model: it starts from its start-of-text symbol.",
+)
+
+strategy_col, temperature_col, k_col, p_col = st.columns(4)
+ui.url_state("strategy", "sample")
+strategy = strategy_col.radio("Decoding", ["greedy", "sample"], key="strategy", horizontal=True)
+sampling = strategy == "sample"
+ui.url_state("temperature", 0.8)
+temperature = temperature_col.slider("Temperature", 0.1, 2.0, step=0.05, key="temperature", disabled=not sampling)
+ui.url_state("top_k", 0)
+top_k = k_col.number_input("Top-k (0 = off)", 0, 1000, key="top_k", disabled=not sampling)
+ui.url_state("top_p", 1.0)
+top_p = p_col.slider("Top-p", 0.05, 1.0, step=0.05, key="top_p", disabled=not sampling)
+length_col, seed_col, button_col = st.columns([2, 1, 1], vertical_alignment="bottom")
+ui.url_state(f"length_{task}", DEFAULT_LENGTHS[task])
+length = length_col.slider(f"New {lm.unit}s (at most)", 1, lm.max_new_tokens, key=f"length_{task}")
+ui.url_state("seed", 0)
+seed = seed_col.number_input("Seed", 0, 2**31 - 1, key="seed", help="The same seed gives the same text.")
+clicked = button_col.button("Generate", type="primary", key="generate", icon=":material/play_arrow:")
+decoding = gen.Decoding(strategy, temperature, int(top_k), top_p, int(length), int(seed))
+
+# ---- result: streamed while it is produced, then coloured by each token's probability
+output = st.empty()
+if clicked:
+    with output.container(border=True):
+        steps = run_generation(lm, prompt, decoding, chat)
+    st.session_state["generation"] = (
+        {"model": spec.id, "prompt": prompt, "chat": chat, "steps": steps} if steps else None
+    )
+    st.session_state.pop("step", None)  # a new text: start the step chooser at its first step
+result = st.session_state.get("generation")
+if result and result["model"] == spec.id:
+    steps = result["steps"]
+    with output.container(border=True):
+        if result["chat"]:
+            st.caption(f"You: {result['prompt']}")
+        st.html(gen.coloured_html(steps, prefix="" if result["chat"] else result["prompt"]))
+        low = sum(s.prob < 0.1 for s in steps)
+        st.caption(
+            f"{len(steps)} {lm.unit}s. Colour = the model's probability for the {lm.unit} it chose: "
+            f"green likely, red unlikely ({low} below 10 %). Hover for the value."
+        )
+
+    st.subheader("What else could it have written?")
+    step_number = st.slider("Step", 1, len(steps), 1, key="step") if len(steps) > 1 else 1
+    step = steps[step_number - 1]
+    context = ("" if result["chat"] else result["prompt"]) + "".join(s.text for s in steps[: step_number - 1])
+    before = f"…`{gen.visible(context[-60:])}`" if context else "the start"
+    st.markdown(
+        f"After {before} the model chose **`{step.label}`** with probability "
+        f"**{step.prob:.1%}**. Its {len(step.alternatives)} likeliest options:"
+    )
+    st.altair_chart(alternatives_chart(step), width="stretch")
+
+# ---- compare the three cells on one corpus
+if isinstance(lm, gen.CharLanguageModel):
+    st.subheader("Same prompt, three kinds of cell")
+    st.caption(
+        f"The vanilla RNN, LSTM and GRU trained on the same {gen.CORPORA[lm.corpus]} text with the same recipe, "
+        "run with your prompt, decoding and seed. Lower validation perplexity = better next-character guesses."
+    )
+    loaded = {cell: ui.load_model(f"charlm-{lm.corpus}-{cell}") for cell in gen.CELLS}  # a failure shows a message
+    cells = {cell: model for cell, model in loaded.items() if model is not None}
+    if st.button("Compare RNN · LSTM · GRU", key="compare", icon=":material/view_column:"):
+        outputs = ui.run_or_report(lambda: {c: list(gen.generate(m, prompt, decoding)) for c, m in cells.items()})
+        st.session_state["comparison"] = {"corpus": lm.corpus, "steps": outputs} if outputs else None
+    comparison = st.session_state.get("comparison")
+    if comparison and comparison["corpus"] == lm.corpus:
+        for column, (cell, cell_steps) in zip(st.columns(len(cells)), comparison["steps"].items(), strict=True):
+            with column:
+                st.metric(
+                    cells[cell].name, f"perplexity {cells[cell].perplexity:.2f}", help="validation, per character"
+                )
+                st.html(gen.coloured_html(cell_steps))
+                mean_prob = sum(s.prob for s in cell_steps) / len(cell_steps)
+                st.caption(f"Mean probability of its choices: {mean_prob:.0%}")
+
+ui.how_it_works(
+    """
+A **language model** turns the text so far into a probability for every possible next token — a
+character for the small recurrent models, a sub-word piece for the transformer. **Generation** is a
+loop: pick one token, append it, ask again. The page keeps what the model has already read (the
+recurrent state, or the transformer's key/value cache), so each step costs one token's work.
+
+**Decoding** is how the pick is made. *Greedy* takes the likeliest token: safe and often repetitive.
+*Sampling* draws at random from the distribution after reshaping it: *temperature* below 1 sharpens
+it, above 1 flattens it; *top-k* keeps only the k likeliest tokens; *top-p* (nucleus) keeps the
+smallest set whose probabilities add up to p. A fixed *seed* makes the random draws repeatable.
+The colours and the chart show the model's own probabilities, before that reshaping.
+
+The **character models** differ only in the recurrent cell. A vanilla RNN squashes its memory
+through one tanh at every step and forgets quickly; the LSTM and GRU have gates that decide what to
+keep, so they track longer patterns (line lengths, speaker names) and reach a lower perplexity —
+the number of characters the model is, on average, as unsure as if choosing uniformly among.
+""",
+    [spec.id],
+)
+ui.sync_url()
