@@ -116,7 +116,7 @@ class WordVectors:
         return self.unit[self.lookup(word)]
 
     def _top(self, scores: torch.Tensor, exclude: Sequence[int], topn: int) -> list[tuple[str, float]]:
-        scores = scores.clone()
+        """The best `topn` of a fresh (V,) score vector, which is overwritten at `exclude`."""
         scores[list(exclude)] = -torch.inf
         best = torch.topk(scores, min(topn, scores.shape[0] - len(set(exclude))))
         return [(self.words[i], float(s)) for s, i in zip(best.values.tolist(), best.indices.tolist(), strict=True)]
@@ -136,8 +136,8 @@ class WordVectors:
             query = self.unit[ids[1]] - self.unit[ids[0]] + self.unit[ids[2]]  # (D,)
             scores = candidates @ torch.nn.functional.normalize(query, dim=0)  # (V,)
         elif method == "3CosMul":
-            cosines = (candidates @ self.unit[ids].T + 1) / 2  # (V, 3): shifted to [0, 1]
-            scores = cosines[:, 1] * cosines[:, 2] / (cosines[:, 0] + COSMUL_EPS)
+            cosines = (self.unit[ids] @ candidates.T).add_(1).mul_(0.5)  # (3, V): shifted to [0, 1]
+            scores = cosines[1].mul_(cosines[2]).div_(cosines[0].add_(COSMUL_EPS))
         else:
             raise InputError(f"Unknown analogy method '{method}': use 3CosAdd or 3CosMul.")
         return self._top(scores, [i for i in ids if i < candidates.shape[0]], topn)

@@ -157,7 +157,7 @@ with neighbours_tab:
         odd = ui.run_or_report(lambda: vectors.doesnt_match(vectors.parse_words(listed, minimum=3)))
         if odd:
             st.markdown(f"The odd one out: **{odd[0]}**")
-            st.dataframe(table(odd[1], "cosine to the mean"))
+            st.dataframe(table(odd[1], "to mean"))
 
 # --- bias --------------------------------------------------------------------------------------
 with bias_tab:
@@ -179,6 +179,7 @@ with bias_tab:
         direction = bias_direction(vectors, pairs)
         projections = occupation_projections(vectors, direction, vectors.parse_words(occupations))
         st.plotly_chart(bias_figure(projections, *pairs[0]), width="stretch")
+        st.caption("After neutralize every projection is 0, so those bars vanish: no word leans either way.")
         st.subheader("Equalize")
         probe = st.text_input("A neutral word to compare with", "doctor", key="analogies_bias_probe")
         rows = equalize_pairs(
