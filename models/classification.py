@@ -225,10 +225,11 @@ class HFImageClassifier(ImageClassifier):
     def gradcam(self, image: Image.Image, class_index: int) -> np.ndarray:
         self._check_class(class_index)
         convolutions = self._convolutions()
-        if not convolutions:
+        # A convolution on the raw pixels only (a ViT's patch embedding) is no feature map worth explaining.
+        if all(m.in_channels == 3 for m in convolutions.values()):
             raise UnsupportedError(
-                f"Grad-CAM needs a convolutional feature map and {self.name} has none (a vision transformer, "
-                "perhaps). Pick a CNN such as EfficientNet-Lite to see where it looked."
+                f"Grad-CAM needs a deep convolutional feature map and {self.name} has none (a vision "
+                "transformer, perhaps). Pick a CNN such as EfficientNet-Lite to see where it looked."
             )
         layer = list(convolutions.values())[-1]  # the last convolution: the most semantic map with a layout
         captured: list[torch.Tensor] = []
