@@ -12,6 +12,8 @@ Data: the Rotten Tomatoes snippets (fresh = positive, rotten = negative) with on
 stratified 80/10/10 split saved as row ids in assets/sentiment/split.json.
 """
 
+import functools
+import html
 import io
 import itertools
 import json
@@ -149,6 +151,40 @@ def occlusion(classifier: SentimentClassifier, tokens: list[str], join: str = " 
     return (log_odds[0] - log_odds[1:]).tolist()
 
 
+# Sentences that trip word-counting models up: (kind, sentence, the intended sentiment).
+TRICKY_EXAMPLES = [
+    ("negation", "Not bad at all.", "positive"),
+    ("negation", "It is not a good movie.", "negative"),
+    ("double negation", "I can't say I didn't enjoy it.", "positive"),
+    ("sarcasm", "Oh great, another two hours of my life I will never get back.", "negative"),
+    ("sarcasm", "What a masterpiece, I only fell asleep twice.", "negative"),
+    ("contrast", "I wanted to love it.", "negative"),
+    ("contrast", "The first half drags, but the ending is wonderful.", "positive"),
+    ("understatement", "It won't change your life, but you will smile.", "positive"),
+]
+VERDICTS = ((0.8, "😄"), (0.6, "🙂"), (0.4, "😐"), (0.2, "🙁"), (0.0, "😠"))
+
+
+def verdict_emoji(positive_prob: float) -> str:
+    """A face for P(positive): delighted, pleased, undecided, unhappy, angry."""
+    return next(face for threshold, face in VERDICTS if positive_prob >= threshold)
+
+
+def shaded_html(explanation: Explanation) -> str:
+    """The tokens as HTML, each shaded green (pushes positive) or red (pushes negative) by the size
+    of its push relative to the strongest one; the score shows on hover."""
+    peak = max((abs(s) for s in explanation.scores), default=0.0) or 1.0
+    spans = []
+    for token, score in zip(explanation.tokens, explanation.scores, strict=True):
+        red, green, blue = (22, 163, 74) if score > 0 else (220, 38, 38)
+        alpha = 0.85 * min(abs(score) / peak, 1.0)
+        spans.append(
+            f'<span title="{score:+.3f}" style="background: rgba({red},{green},{blue},{alpha:.2f}); '
+            f'padding: 2px 4px; margin: 1px; border-radius: 4px; display: inline-block">{html.escape(token)}</span>'
+        )
+    return f'<div style="line-height: 2.1; font-size: 1.05rem">{"".join(spans)}</div>'
+
+
 # ----------------------------------------------------------------------------- input checks
 
 
@@ -158,9 +194,9 @@ class PreparedText:
     notices: list[str]  # things the page should tell the user (truncation, not English, ...)
 
 
-def prepare_text(text: str | None, known_words: set[str] | frozenset[str] = frozenset()) -> PreparedText:
-    """Clean one input: NFC, no control characters, at most MAX_CHARS. Empty -> InputError.
-    `known_words` (an English vocabulary) lets it warn when the text does not look English."""
+def prepare_text(text: str | None) -> PreparedText:
+    """Clean one input: NFC, no control characters, at most MAX_CHARS; empty -> InputError.
+    Adds a notice when the text has no words, or does not look like English."""
     text = unicodedata.normalize("NFC", text or "")
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text).strip()
     if not text:
@@ -170,18 +206,37 @@ def prepare_text(text: str | None, known_words: set[str] | frozenset[str] = froz
         cut = text.rfind(" ", 0, MAX_CHARS)
         text = text[: cut if cut > MAX_CHARS // 2 else MAX_CHARS]
         notices.append(f"The text is long, so only its first {len(text):,} characters are analysed.")
-    tokens = [w for w in words(text) if any(ch.isalpha() for ch in w)]
-    if not tokens:
+    if not any(ch.isalpha() for ch in text):
         notices.append(
             "There are no words here. Only VADER knows emoji and emoticons; the trained models mostly see "
             "nothing they learned from, so their answers are close to a guess."
         )
-    elif known_words and len(tokens) >= 2 and sum(t in known_words for t in tokens) < 0.5 * len(tokens):
+    elif not looks_english(text):
         notices.append(
-            "Most of these words are unknown to the models, which learned from English film reviews. "
-            "If this is not English, treat their answers as guesses."
+            "This does not look like English. All four models learned from English film reviews, "
+            "so treat their answers as guesses."
         )
     return PreparedText(text, notices)
+
+
+@functools.cache
+def english_hint_words() -> frozenset[str]:
+    """Common English function words plus the words of VADER's English sentiment lexicon."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    lexicon = embedded_path("pkg:vaderSentiment/vader_lexicon.txt")
+    rated = lexicon.read_text(encoding="utf-8").split("\n") if lexicon else []
+    return frozenset(ENGLISH_STOP_WORDS) | {line.split("\t")[0] for line in rated if line[:1].isalpha()}
+
+
+def looks_english(text: str) -> bool:
+    """A cheap guess: mostly Latin letters and, from four words on, at least one common English
+    function word ("the", "is", "it"...) or English sentiment word."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if sum(ord(ch) < 0x250 for ch in letters) < 0.5 * len(letters):
+        return False
+    tokens = [w for w in words(text) if w.isalpha()]
+    return len(tokens) < 4 or any(t in english_hint_words() for t in tokens)
 
 
 def read_table(data: bytes) -> tuple[pd.DataFrame, str | None]:
@@ -297,7 +352,6 @@ class TfidfClassifier(SentimentClassifier):
     def __init__(self, terms: Sequence[str], idf: np.ndarray, weights: np.ndarray, bias: float):
         self.index = {term: i for i, term in enumerate(terms)}
         self.idf, self.weights, self.bias = idf, weights, bias
-        self.vocabulary = frozenset(t for t in terms if " " not in t)
 
     @classmethod
     def load(cls, path: str | Path) -> "TfidfClassifier":
