@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 from torch import nn
 
@@ -67,10 +67,13 @@ def read_tflite(path: str | Path) -> Graph:
     import tflite
 
     try:
-        model = tflite.Model.GetRootAsModel(Path(path).read_bytes(), 0)
-        subgraph = model.Subgraphs(0)
-    except (OSError, IndexError, ValueError, TypeError) as exc:  # flatbuffers raises plain errors on garbage
-        raise ModelLoadError(f"'{path}' is not a readable TFLite model: {exc}") from exc
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"Could not read '{path}': {exc}") from exc
+    if not tflite.Model.ModelBufferHasIdentifier(data, 0):  # bytes 4-8 of every TFLite file are "TFL3"
+        raise ModelLoadError(f"'{path}' is not a TFLite model.")
+    model = tflite.Model.GetRootAsModel(data, 0)
+    subgraph = model.Subgraphs(0)
     builtin_names = {value: name for name, value in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}
     dtypes = {tflite.TensorType.FLOAT32: np.float32, tflite.TensorType.FLOAT16: np.float16}
     dtypes |= {tflite.TensorType.INT32: np.int32, tflite.TensorType.INT64: np.int64}
@@ -400,5 +403,5 @@ def load_graph(path: str | Path) -> GraphModule:
         io = json.loads(metadata["io"])
         graph = Graph(ops, weights, io["input_id"], io["output_id"], io["shape"])
         return GraphModule(graph).eval()
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (SafetensorError, OSError, KeyError, ValueError, TypeError) as exc:
         raise ModelLoadError(f"'{path}' is not a converted TFLite graph: {exc}") from exc
