@@ -1,0 +1,239 @@
+"""Generation page: the character models the project trained, the token-by-token loop, the training
+script, the transformer path with a tiny random causal LM loaded as a user model, and the page."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import generation as gen
+from models.errors import InputError
+from models.registry import Registry, get_registry, user_spec
+from training import charlm
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "generation.py")
+
+
+@pytest.fixture(scope="module")
+def hamlet_lstm() -> gen.CharLanguageModel:
+    return get_registry().load("charlm-hamlet-lstm")
+
+
+@pytest.fixture(scope="module")
+def names_gru() -> gen.CharLanguageModel:
+    return get_registry().load("charlm-names-gru")
+
+
+def text_of(steps) -> str:
+    return "".join(step.text for step in steps)
+
+
+# ---------------------------------------------------------------- character models
+
+
+@pytest.mark.parametrize("corpus", gen.CORPORA)
+@pytest.mark.parametrize("cell", gen.CELLS)
+def test_checkpoint_loads_with_its_metrics(corpus, cell):
+    lm = get_registry().load(f"charlm-{corpus}-{cell}")
+    assert isinstance(lm, gen.CharLanguageModel) and lm.cell == cell and lm.corpus == corpus
+    # A trained model beats guessing uniformly among its characters by a wide margin.
+    assert 1 < lm.perplexity < lm.vocab.size / 3
+
+
+def test_char_model_writes_only_characters_it_knows(hamlet_lstm):
+    steps = list(gen.generate(hamlet_lstm, "HAMLET\n", gen.Decoding(temperature=1.5, max_new_tokens=400, seed=3)))
+    assert len(steps) == 400
+    assert set(text_of(steps)) <= set(hamlet_lstm.vocab.chars) | {"\n"}
+    assert all(0 < step.prob <= 1 and len(step.alternatives) == 10 for step in steps)
+
+
+def test_fixed_seed_gives_the_same_text(hamlet_lstm):
+    decoding = gen.Decoding(temperature=1.0, max_new_tokens=200, seed=42)
+    first = text_of(gen.generate(hamlet_lstm, "To be", decoding))
+    assert first == text_of(gen.generate(hamlet_lstm, "To be", decoding))
+    other_seed = gen.Decoding(temperature=1.0, max_new_tokens=200, seed=43)
+    assert first != text_of(gen.generate(hamlet_lstm, "To be", other_seed))
+
+
+def test_greedy_follows_the_most_likely_character(hamlet_lstm):
+    steps = list(gen.generate(hamlet_lstm, "KING CLAUDIUS\n", gen.Decoding(strategy="greedy", max_new_tokens=50)))
+    assert all(step.label == step.alternatives[0][0] for step in steps)
+
+
+def test_empty_prompt_starts_a_name_and_stops_at_its_end(names_gru):
+    for seed in range(5):
+        steps = list(gen.generate(names_gru, "", gen.Decoding(max_new_tokens=60, seed=seed)))
+        name = text_of(steps)
+        assert steps[-1].stop and steps[-1].label == "⟨end⟩"
+        assert name and "\n" not in name and len(steps) == len(name) + 1
+
+
+def test_unknown_characters_are_named_in_the_message(hamlet_lstm):
+    with pytest.raises(InputError, match=r"'é', '😀'"):
+        gen.generate(hamlet_lstm, "café 😀", gen.Decoding())
+
+
+def test_decoding_limits_are_checked(hamlet_lstm):
+    with pytest.raises(InputError, match="Temperature"):
+        gen.generate(hamlet_lstm, "a", gen.Decoding(temperature=0))
+    with pytest.raises(InputError, match="between 1 and"):
+        gen.generate(hamlet_lstm, "a", gen.Decoding(max_new_tokens=gen.MAX_NEW_CHARS + 1))
+    with pytest.raises(InputError, match="limit"):
+        gen.generate(hamlet_lstm, "a" * (gen.MAX_PROMPT_CHARS + 1), gen.Decoding())
+
+
+def test_sampling_distribution_applies_temperature_top_k_and_top_p():
+    logits = torch.tensor([0.5, 0.3, 0.15, 0.05]).log()
+    plain = gen.sampling_distribution(logits, gen.Decoding())
+    torch.testing.assert_close(plain, torch.tensor([0.5, 0.3, 0.15, 0.05]))
+    top_k = gen.sampling_distribution(logits, gen.Decoding(top_k=2))
+    torch.testing.assert_close(top_k, torch.tensor([0.625, 0.375, 0.0, 0.0]))
+    # 0.5 + 0.3 reaches 0.7, so the nucleus is the first two tokens.
+    top_p = gen.sampling_distribution(logits, gen.Decoding(top_p=0.7))
+    torch.testing.assert_close(top_p, torch.tensor([0.625, 0.375, 0.0, 0.0]))
+    assert gen.sampling_distribution(logits, gen.Decoding(top_p=0.1)).tolist() == [1.0, 0.0, 0.0, 0.0]
+    cold = gen.sampling_distribution(logits, gen.Decoding(temperature=0.5))
+    expected = torch.tensor([0.5, 0.3, 0.15, 0.05]) ** 2
+    torch.testing.assert_close(cold, expected / expected.sum())
+
+
+# ---------------------------------------------------------------- training script
+
+TINY_CORPUS = ["the cat sat on the mat\n", "a bat ate the hat\n", "the rat ran\n"] * 20
+
+
+def test_training_lowers_the_loss_and_the_checkpoint_round_trips(tmp_path):
+    vocab = charlm.build_vocab(TINY_CORPUS, stop_at_boundary=False)
+    stream = charlm.encode_stream(TINY_CORPUS, vocab)
+    recipe = charlm.Recipe(embed_dim=8, hidden_dim=32, num_layers=1, seq_len=16, batch_size=8, steps=40, lr=1e-2)
+    config = gen.CharLMConfig(vocab.size, "gru", recipe.embed_dim, recipe.hidden_dim, recipe.num_layers)
+    model, metrics = charlm.train(stream, stream, config, recipe, log_every=0)
+    assert metrics["initial_val_loss"] == pytest.approx(math.log(vocab.size), rel=0.1)  # an untrained guess
+    assert metrics["val_loss"] < metrics["initial_val_loss"] - 0.8
+
+    (tmp_path / "charlm-tiny.vocab.json").write_text(json.dumps(vocab.to_json()))
+    path = charlm.save_model(model, "tiny", metrics, tmp_path)
+    lm = gen.load_char_lm(str(path), torch.device("cpu"))
+    assert lm.val_loss == pytest.approx(metrics["val_loss"], abs=1e-3)
+    text = text_of(gen.generate(lm, "the ", gen.Decoding(strategy="greedy", max_new_tokens=30)))
+    assert set(text) <= set("".join(TINY_CORPUS))
+
+
+def test_training_command_writes_models_metrics_and_card(tmp_path, monkeypatch):
+    monkeypatch.setattr(charlm, "corpus_documents", lambda corpus: (TINY_CORPUS, corpus == "names"))
+    charlm.main(["--corpus", "names", "--cells", "rnn", "lstm", "--steps", "5", "--out", str(tmp_path)])
+    metrics = json.loads((tmp_path / "charlm-metrics.json").read_text())
+    assert set(metrics["names"]) == {"vocab_size", "rnn", "lstm"}
+    card = (tmp_path / "charlm.md").read_text()
+    assert "| Names | LSTM |" in card and "python -m training.charlm" in card
+    lm = gen.load_char_lm(str(tmp_path / "charlm-names-lstm.safetensors"), torch.device("cpu"))
+    assert lm.vocab.stop_at_boundary and lm.cell == "lstm"
+
+
+# ---------------------------------------------------------------- transformer path, tiny random model
+
+
+@pytest.fixture(scope="module")
+def tiny_causal_lm(tmp_path_factory) -> gen.TransformerLanguageModel:
+    """A 2-layer random Llama and a byte-level BPE tokenizer built here, saved to a folder and loaded
+    the way a user's model is: a `causal-lm` entry with a `path`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-causal-lm")
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    bpe.train_from_iterator(["the cat sat on the mat", "a dog ran in the park"] * 20, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
+    tokenizer.chat_template = "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    spec = user_spec({"task": "causal-lm", "path": str(folder), "name": "tiny llama"})
+    loaded = Registry.from_specs([spec]).load(spec.id)
+    return gen.as_language_model(loaded, spec.name)
+
+
+def test_user_causal_lm_greedy_matches_transformers_generate(tiny_causal_lm):
+    lm = tiny_causal_lm
+    steps = list(gen.generate(lm, "the cat", gen.Decoding(strategy="greedy", max_new_tokens=24)))
+    prompt_ids = lm.tokenizer("the cat", return_tensors="pt").input_ids
+    reference = lm.model.generate(prompt_ids, max_new_tokens=24, do_sample=False, pad_token_id=0)
+    assert [step.token_id for step in steps] == reference[0, prompt_ids.shape[1] :].tolist()
+    # Each step's probability is the model's softmax for that token, computed without the cache.
+    ids = torch.cat([prompt_ids, reference[:, prompt_ids.shape[1] :]], dim=1)
+    with torch.inference_mode():
+        probs = torch.softmax(lm.model(ids).logits[0, prompt_ids.shape[1] - 1 : -1], dim=-1)
+    expected = [probs[i, step.token_id].item() for i, step in enumerate(steps)]
+    assert [step.prob for step in steps] == pytest.approx(expected, rel=1e-4)
+
+
+def test_user_causal_lm_seeded_sampling_and_text(tiny_causal_lm):
+    decoding = gen.Decoding(temperature=1.3, top_k=50, top_p=0.95, max_new_tokens=40, seed=7)
+    first = list(gen.generate(tiny_causal_lm, "ünïcödé 🙂", decoding))
+    again = list(gen.generate(tiny_causal_lm, "ünïcödé 🙂", decoding))
+    assert [s.token_id for s in first] == [s.token_id for s in again]
+    # Pieces streamed token by token add up to the decoded text, even where a token is half a character.
+    ids = [s.token_id for s in first if not s.stop]
+    assert text_of(first) == tiny_causal_lm.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def test_user_causal_lm_prompts_empty_and_chat(tiny_causal_lm):
+    lm = tiny_causal_lm
+    assert lm.supports_chat
+    assert lm.encode("") == [lm.tokenizer.bos_token_id]
+    assert lm.tokenizer.decode(lm.encode("hi", chat=True)) == "<s>user: hi\nassistant:"
+    with pytest.raises(InputError, match="message"):
+        lm.encode("  ", chat=True)
+    with pytest.raises(InputError, match="between 1 and"):
+        gen.generate(lm, "a", gen.Decoding(max_new_tokens=gen.MAX_NEW_TOKENS + 1))
+
+
+def test_smollm2_is_registered_from_its_package():
+    spec = get_registry().get("smollm2-135m-instruct")
+    assert spec.task == "causal-lm" and spec.licence == "Apache-2.0"
+    assert "Apache-2.0" in spec.card_markdown()
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_page_generates_and_compares_cells():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    at.selectbox(key="model_char-lm").set_value("charlm-names-lstm")
+    at.text_area(key="prompt_char-lm").input("Ma")
+    at.slider(key="length_char-lm").set_value(30)
+    at.button(key="generate").click().run()
+    assert not at.exception and not at.error
+    steps = at.session_state["generation"]["steps"]
+    assert steps and set(text_of(steps)) <= set("abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert any("probability" in m.value for m in at.markdown)
+
+    at.button(key="compare").click().run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == [f"{gen.CELL_NAMES[c]} · Names" for c in gen.CELLS]
+
+    at.text_area(key="prompt_char-lm").input("Zoë 😀")
+    at.button(key="generate").click().run()
+    assert not at.exception
+    assert any("never saw" in e.value for e in at.error)
