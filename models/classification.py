@@ -80,7 +80,8 @@ class ImageClassifier:
         raise NotImplementedError
 
     def preprocess_steps(self, image: Image.Image) -> list[tuple[str, Image.Image | np.ndarray]]:
-        """What happens to the image before the network sees it: (caption, picture or (3, H, W) tensor)."""
+        """What happens to the image before the network sees it: (caption, PIL image) steps, the last one
+        (caption, the (3, H, W) tensor the network receives)."""
         raise NotImplementedError
 
     def layer_names(self) -> list[str]:

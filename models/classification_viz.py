@@ -40,7 +40,7 @@ def tile(tiles: np.ndarray, columns: int | None = None, gap: int = 1) -> np.ndar
     return grid
 
 
-def filter_grid(weights: np.ndarray, zoom: int = 8) -> np.ndarray:
+def filter_grid(weights: np.ndarray, zoom: int = 16) -> np.ndarray:
     """First-layer kernels (out, 3, k, k) as an RGB grid in [0, 1]: each kernel stretched to its own range,
     so mid-grey is zero and colours show which colour and edge direction it responds to."""
     kernels = weights.transpose(0, 2, 3, 1)  # (out, k, k, 3)
@@ -50,11 +50,14 @@ def filter_grid(weights: np.ndarray, zoom: int = 8) -> np.ndarray:
     return tile(kernels, gap=2)
 
 
-def feature_grid(maps: np.ndarray, count: int = 32) -> np.ndarray:
-    """The `count` most active channels of a (C, h, w) feature map, each scaled to [0, 1], as a 'viridis' grid."""
+def feature_grid(maps: np.ndarray, count: int = 32, min_side: int = 48) -> np.ndarray:
+    """The `count` most active channels of a (C, h, w) feature map as an RGB grid: each channel scaled to its
+    own range, coloured with 'viridis', and enlarged (nearest neighbour) to at least `min_side` pixels."""
     strongest = np.argsort(-maps.mean(axis=(1, 2)))[:count]
     chosen = maps[np.sort(strongest)]
     low = chosen.min(axis=(1, 2), keepdims=True)
     spread = chosen.max(axis=(1, 2), keepdims=True) - low
     scaled = (chosen - low) / np.where(spread > 0, spread, 1)
-    return colormaps["viridis"](tile(scaled, gap=1))[..., :3]
+    zoom = max(1, -(-min_side // min(chosen.shape[1:])))
+    scaled = scaled.repeat(zoom, axis=1).repeat(zoom, axis=2)
+    return tile(colormaps["viridis"](scaled)[..., :3], gap=2)

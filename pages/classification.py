@@ -71,15 +71,14 @@ predict_tab, inside_tab, teach_tab = st.tabs(["Where it looked", "Inside the net
 with predict_tab:
     st.markdown("#### Preprocessing, step by step")
     steps = ui.run_or_report(lambda: classifier.preprocess_steps(image))
-    for column, (caption, picture) in zip(st.columns(len(steps or [])), steps or [], strict=True):
-        if isinstance(picture, Image.Image):
-            column.image(picture, caption=caption)
-        else:
-            column.image(tensor_picture(picture), caption=caption + " (stretched to show)", clamp=True)
-    tensor = steps[-1][1] if steps else None
-    if tensor is not None and not isinstance(tensor, Image.Image):
+    if steps:
+        for column, (caption, picture) in zip(st.columns(len(steps)), steps, strict=True):
+            if isinstance(picture, Image.Image):
+                column.image(picture, caption=caption)
+            else:
+                column.image(tensor_picture(picture), caption=caption + " (stretched to show)", clamp=True)
         st.caption("The three channels the network receives (blue = negative, red = positive):")
-        for column, name, picture in zip(st.columns(3), "RGB", channel_pictures(tensor), strict=True):
+        for column, name, picture in zip(st.columns(3), "RGB", channel_pictures(steps[-1][1]), strict=True):
             column.image(picture, caption=f"{name} channel", clamp=True)
 
     st.markdown("#### Grad-CAM: where the evidence for a class is")
@@ -208,8 +207,8 @@ ui.how_it_works(
     """
 **Classification.** The photo is resized and centre-cropped to the size the network was trained at, scaled to
 [-1, 1], and pushed through ~16 blocks of convolutions. Early layers respond to edges and colours, later ones to
-textures and parts; the last feature map (1280 channels on a 7x7 grid) is averaged and a linear layer turns it
-into 1000 class scores; softmax makes them probabilities.
+textures and parts; the last feature map (1280 channels on a coarse grid, 7x7 for a 224-pixel input) is averaged
+and a linear layer turns it into 1000 class scores; softmax makes them probabilities.
 
 **Grad-CAM** asks how much the score of one class would change with each feature channel (its gradient), weights
 the last feature map's channels by that, and keeps the positive part: bright areas are where the evidence for that
