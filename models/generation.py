@@ -129,6 +129,7 @@ class LanguageModel(ABC):
     unit: str  # "character" or "token"
     max_new_tokens: int
     supports_chat: bool = False
+    partial_tokens: bool = False  # a token can be part of a character (byte-level BPE)
 
     @abstractmethod
     def encode(self, prompt: str, chat: bool = False) -> list[int]:
@@ -168,6 +169,7 @@ class CharLanguageModel(LanguageModel):
     def __init__(self, model: CharLM, vocab: CharVocab, metadata: dict[str, str], device: torch.device):
         self.model, self.vocab, self.device = model.to(device).eval(), vocab, device
         self.corpus, self.cell = metadata.get("corpus", "?"), model.config.cell
+        self.cells = step_cells(self.model.rnn, self.cell).to(device).eval()
         self.val_loss = float(metadata.get("val_loss", "nan"))
         self.name = f"{CELL_NAMES[self.cell]} · {CORPORA.get(self.corpus, self.corpus)}"
 
@@ -183,8 +185,18 @@ class CharLanguageModel(LanguageModel):
         return logits[0, -1], state
 
     def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
-        logits, state = self.model(torch.tensor([[token_id]], device=self.device), state)
-        return logits[0, -1], state
+        # One character through the per-layer cells; the state keeps nn.RNN's (L, 1, H) layout.
+        x = self.model.embed(torch.tensor([token_id], device=self.device))  # (1, E)
+        hidden, memory = [], []
+        for layer, cell in enumerate(self.cells):
+            if self.cell == "lstm":
+                x, c = cell(x, (state[0][layer], state[1][layer]))  # (1, H) each
+                memory.append(c)
+            else:
+                x = cell(x, state[layer])  # (1, H)
+            hidden.append(x)
+        state = (torch.stack(hidden), torch.stack(memory)) if self.cell == "lstm" else torch.stack(hidden)
+        return self.model.head(x)[0], state
 
     def decode(self, ids: list[int]) -> str:
         return self.vocab.decode(ids)
@@ -196,6 +208,19 @@ class CharLanguageModel(LanguageModel):
 
     def is_stop(self, token_id: int) -> bool:
         return self.vocab.stop_at_boundary and token_id == CharVocab.BOUNDARY
+
+
+def step_cells(rnn: nn.RNNBase, cell: str) -> nn.ModuleList:
+    """A copy of a recurrent layer as one cell per layer: stepping one character through nn.LSTMCell
+    costs about a quarter of a call to nn.LSTM with a sequence of length 1."""
+    cell_class = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[cell]
+    cells = nn.ModuleList()
+    for layer in range(rnn.num_layers):
+        step = cell_class(rnn.input_size if layer == 0 else rnn.hidden_size, rnn.hidden_size)
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        step.load_state_dict({name: getattr(rnn, f"{name}_l{layer}").detach().clone() for name in names})
+        cells.append(step)
+    return cells
 
 
 def load_char_lm(location: str, device: torch.device) -> CharLanguageModel:
@@ -228,6 +253,7 @@ class TransformerLanguageModel(LanguageModel):
 
     unit = "token"
     max_new_tokens = MAX_NEW_TOKENS
+    partial_tokens = True
 
     def __init__(self, model: Any, tokenizer: Any, device: torch.device, name: str):
         self.model, self.tokenizer, self.device, self.name = model, tokenizer, device, name
@@ -412,12 +438,14 @@ def _steps(lm: LanguageModel, ids: list[int], decoding: Decoding) -> Iterator[St
             prob = float(probs[token])
         stop = lm.is_stop(token)
         text = ""
-        if not stop:
+        if not stop and lm.partial_tokens:
             generated.append(token)
-            # Decode everything so far: a token can be half of a multi-byte character, shown once complete.
+            # A token can be half of a multi-byte character: decode everything so far, show it once complete.
             decoded = lm.decode(generated)
             if not decoded.endswith("\ufffd"):
                 text, shown = decoded[len(shown) :], decoded
+        elif not stop:
+            text = lm.decode([token])
         yield Step(token, text, lm.label(token), prob, alternatives, stop)
         if stop or position == decoding.max_new_tokens - 1:
             return

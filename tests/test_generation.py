@@ -42,6 +42,20 @@ def test_checkpoint_loads_with_its_metrics(corpus, cell):
     assert 1 < lm.perplexity < lm.vocab.size / 3
 
 
+@pytest.mark.parametrize("cell", gen.CELLS)
+def test_stepping_through_cells_matches_the_whole_sequence_at_once(cell):
+    lm = get_registry().load(f"charlm-names-{cell}")
+    ids = lm.encode("Marguerite")
+    with torch.inference_mode():
+        whole, _ = lm.model(torch.tensor([ids]))  # (1, T, V)
+        logits, state = lm.start(ids[:2])
+        stepped = [logits]
+        for token in ids[2:]:
+            logits, state = lm.advance(token, state)
+            stepped.append(logits)
+    torch.testing.assert_close(torch.stack(stepped), whole[0, 1:], rtol=1e-4, atol=1e-5)
+
+
 def test_char_model_writes_only_characters_it_knows(hamlet_lstm):
     steps = list(gen.generate(hamlet_lstm, "HAMLET\n", gen.Decoding(temperature=1.5, max_new_tokens=400, seed=3)))
     assert len(steps) == 400
