@@ -415,37 +415,32 @@ class TransformerClassifier(SentimentClassifier):
         self.positive = named[0] if named else len(self.labels) - 1
 
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> Prediction:
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
+        return self.predict_ids(encoded, batch_size)
+
+    def predict_ids(self, id_lists: Sequence[list[int]], batch_size: int = 64) -> Prediction:
+        """Probabilities for already tokenized inputs (with their special tokens)."""
         # Sort by length so each batch pads to similar lengths, then put the rows back in order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        order = sorted(range(len(id_lists)), key=lambda i: len(id_lists[i]))
+        probs = np.zeros((len(id_lists), len(self.labels)), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
-                batch = self.tokenizer(
-                    [texts[i] for i in rows],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_tokens,
-                    return_tensors="pt",
-                ).to(self.device)
-                logits = self.model(**batch).logits  # [batch, n_labels]
+                batch = self.tokenizer.pad({"input_ids": [id_lists[i] for i in rows]}, return_tensors="pt")
+                logits = self.model(**batch.to(self.device)).logits  # [batch, n_labels]
                 probs[rows] = logits.float().softmax(-1).cpu().numpy()
         return Prediction(self.labels, probs, self.positive)
 
-    def word_pieces(self, text: str) -> list[str]:
-        """The word pieces the model reads (without [CLS]/[SEP]), after truncation."""
-        ids = self.tokenizer(text, truncation=True, max_length=self.max_tokens, add_special_tokens=False)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
-
     def explain(self, text: str) -> Explanation:
-        pieces = self.word_pieces(text)
-        # Delete one piece at a time and ask again: re-joining pieces with the tokenizer keeps
-        # "##" continuations attached, so each variant is exactly the other pieces.
-        ids = self.tokenizer.convert_tokens_to_ids(pieces)
-        variants = [ids] + [ids[:i] + ids[i + 1 :] for i in range(len(ids))]
-        texts = [self.tokenizer.decode(v) for v in variants]
-        log_odds = _log_odds(self.predict(texts).positive_prob())
-        return Explanation(pieces, (log_odds[0] - log_odds[1:]).tolist(), "occlusion: drop in log-odds without it")
+        # The word pieces the model reads (truncated as in predict), then the same pieces with one
+        # left out at a time, all in one batch.
+        encoded = self.tokenizer(text, truncation=True, max_length=self.max_tokens, return_special_tokens_mask=True)
+        ids = encoded["input_ids"]
+        positions = [i for i, special in enumerate(encoded["special_tokens_mask"]) if not special]
+        variants = [ids] + [ids[:i] + ids[i + 1 :] for i in positions]
+        log_odds = _log_odds(self.predict_ids(variants).positive_prob())
+        tokens = self.tokenizer.convert_ids_to_tokens([ids[i] for i in positions])
+        return Explanation(tokens, (log_odds[0] - log_odds[1:]).tolist(), "occlusion: drop in log-odds without it")
 
 
 def as_classifier(loaded) -> SentimentClassifier:

@@ -1,8 +1,8 @@
 """A bidirectional LSTM over GloVe 50d word vectors: the sentiment page's recurrent model.
 
-The checkpoint is one safetensors file: the network's weights, the GloVe rows of its vocabulary
-(fp16; the vectors are frozen during training, so they are GloVe's own), and the vocabulary
-itself as JSON in the file's metadata.
+The checkpoint is one safetensors file: the network's weights, the word vectors of its vocabulary
+(fp16; GloVe's, fine-tuned for the training words), and the vocabulary itself as JSON in the
+file's metadata.
 """
 
 import json

