@@ -245,7 +245,7 @@ def replace_background(image: Image.Image, alpha: np.ndarray, background: Image.
 
 # --- Object masks from class activations ---------------------------------------------------------
 
-GRABCUT_MAX_SIDE = 320  # GrabCut's cost grows with pixels; the mask is scaled back up afterwards
+GRABCUT_MAX_SIDE = 256  # GrabCut's cost grows with pixels; the mask is scaled back up afterwards
 
 
 @dataclass
@@ -275,7 +275,7 @@ def grabcut_seeds(heatmap: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def grabcut_refine(
-    image: Image.Image, heatmap: np.ndarray, threshold: float = 0.5, iterations: int = 4
+    image: Image.Image, heatmap: np.ndarray, threshold: float = 0.5, iterations: int = 3
 ) -> GrabCutSteps:
     """Refine the thresholded heatmap (H, W) into an object mask with OpenCV's GrabCut, which fits
     colour models of object and background and cuts along image edges."""

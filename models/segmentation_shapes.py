@@ -28,28 +28,38 @@ def contrasting_colour(rng: np.random.Generator, others: list[np.ndarray], dista
             return colour
 
 
-def shape_outline(rng: np.random.Generator, kind: int, size: int) -> np.ndarray:
-    """Polygon points (n, 2) of a random circle (1), square (2) or triangle (3) inside the image."""
-    radius = rng.uniform(0.15, 0.28) * size
-    centre = rng.uniform(radius, size - radius, 2)
-    corners = {1: 32, 2: 4, 3: 3}[kind]
-    angles = rng.uniform(0, 2 * np.pi) + np.linspace(0, 2 * np.pi, corners, endpoint=False)
+def shape_outline(kind: int, centre: np.ndarray, radius: float) -> np.ndarray:
+    """Polygon points (n, 2) of a circle (1), an upright square (2) or an upright triangle (3)."""
+    corners, start = {1: (32, 0.0), 2: (4, np.pi / 4), 3: (3, -np.pi / 2)}[kind]
+    angles = start + np.linspace(0, 2 * np.pi, corners, endpoint=False)
     return (centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)).round().astype(np.int32)
 
 
-def synthetic_sample(rng: np.random.Generator, size: int = 64, max_shapes: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """One image (size, size, 3) float32 in [0, 1] and its label map (size, size) int64.
+def place_shapes(rng: np.random.Generator, count: int, size: int) -> list[tuple[np.ndarray, float]]:
+    """Up to `count` (centre, radius) pairs inside the image whose circles do not overlap: each shape
+    keeps its whole outline, which is what tells the classes apart."""
+    placed: list[tuple[np.ndarray, float]] = []
+    for _ in range(20 * count):
+        radius = rng.uniform(0.16, 0.3) * size
+        centre = rng.uniform(radius, size - radius, 2)
+        if all(np.hypot(*(centre - other)) > radius + other_radius + 1 for other, other_radius in placed):
+            placed.append((centre, radius))
+            if len(placed) == count:
+                break
+    return placed
 
-    1 to `max_shapes` shapes of random classes; later shapes cover earlier ones, and the labels follow.
-    """
+
+def synthetic_sample(rng: np.random.Generator, size: int = 64, max_shapes: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """One image (size, size, 3) float32 in [0, 1] and its label map (size, size) int64, with 1 to
+    `max_shapes` shapes of random classes."""
     first, second = rng.random(3, dtype=np.float32), rng.random(3, dtype=np.float32)
     mix = texture(rng, size)[..., None]
     image = mix * first + (1 - mix) * second  # (size, size, 3)
     labels = np.zeros((size, size), np.int64)
-    for _ in range(rng.integers(1, max_shapes + 1)):
+    for centre, radius in place_shapes(rng, int(rng.integers(1, max_shapes + 1)), size):
         kind = int(rng.integers(1, len(CLASS_NAMES)))
         inside = np.zeros((size, size), np.uint8)
-        cv2.fillPoly(inside, [shape_outline(rng, kind, size)], 1)
+        cv2.fillPoly(inside, [shape_outline(kind, centre, radius)], 1)
         inside = inside.astype(bool)
         image[inside] = contrasting_colour(rng, [first, second])
         labels[inside] = kind

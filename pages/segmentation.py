@@ -2,6 +2,7 @@
 object masks from a classifier's class activations."""
 
 import hashlib
+import html
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ def show_mask(result: seg.Segmentation, key: str, file_name: str) -> None:
     rows = seg.area_shares(result)
     legend = " ".join(
         f'<span style="display:inline-block;width:0.9em;height:0.9em;background:{colour};'
-        f'border:1px solid #888;vertical-align:middle"></span> **{name}** {share:.1%}&emsp;'
+        f'border:1px solid #888;vertical-align:middle"></span> **{html.escape(name)}** {share:.1%}&emsp;'
         for name, colour, share in rows
     )
     st.markdown(f"Legend and area: {legend}", unsafe_allow_html=True)
@@ -119,16 +120,16 @@ def person_mode() -> list[str]:
 # --- U-Net mode --------------------------------------------------------------------------------
 
 
+def zoom(picture: np.ndarray, factor: int = 4) -> np.ndarray:
+    """Nearest-neighbour enlargement, so small synthetic images stay crisp on a projector."""
+    return picture.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
 def masks_row(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray | None) -> np.ndarray:
     """Validation images above their true masks and (when given) the predicted ones, as one picture."""
-    colours = seg.palette(len(CLASS_NAMES))
-    rows = [
-        np.concatenate(list(images.transpose(0, 2, 3, 1)), axis=1),
-        np.concatenate(list(colours[truth]), axis=1) / 255,
-    ]
-    if predicted is not None:
-        rows.append(np.concatenate(list(colours[predicted]), axis=1) / 255)
-    return np.concatenate(rows, axis=0).clip(0, 1)
+    colours = seg.palette(len(CLASS_NAMES)).astype(np.float32) / 255
+    rows = [images.transpose(0, 2, 3, 1), colours[truth]] + ([] if predicted is None else [colours[predicted]])
+    return zoom(np.concatenate([np.concatenate(list(row), axis=1) for row in rows], axis=0).clip(0, 1), 3)
 
 
 def unet_mode() -> list[str]:
@@ -192,9 +193,9 @@ def unet_mode() -> list[str]:
     predicted = trainer.predict(picture.transpose(2, 0, 1)[None])[0]
     result = seg.Segmentation(predicted, CLASS_NAMES, seg.palette(len(CLASS_NAMES)))
     columns = st.columns(3)
-    columns[0].image(picture, caption=f"Random image #{seed}", width="stretch")
-    columns[1].image(seg.palette(len(CLASS_NAMES))[labels], caption="True mask", width="stretch")
-    columns[2].image(seg.colour_mask(result), caption="U-Net's mask", width="stretch")
+    columns[0].image(zoom(picture, 8), caption=f"Random image #{seed}")
+    columns[1].image(zoom(result.palette[labels], 8), caption="True mask")
+    columns[2].image(zoom(seg.colour_mask(result), 8), caption="U-Net's mask")
     show_mask(result, "unet", "unet_mask.png")
     return []
 

@@ -21,6 +21,7 @@ from models.tflite_to_torch import convert, load_graph, read_tflite, resize_bili
 from models.unet import TrainConfig, UNet, UNetTrainer, architecture_dot, layer_shapes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "segmentation"
+PAGE = Path(__file__).parent.parent / "pages" / "segmentation.py"
 PHOTOS = sorted((FIXTURES / "inputs").glob("*.jpg"))
 SELFIE_MODELS = {"selfie-segmentation": "general", "selfie-segmentation-landscape": "landscape"}
 
@@ -115,7 +116,7 @@ def test_unet_keeps_the_image_size_and_reports_its_shapes():
 
 
 def test_unet_trainer_learns_the_shapes():
-    config = TrainConfig()
+    config = TrainConfig(steps=300)  # shorter than the page's default of 400 steps
     steps = []
     trainer = UNetTrainer(config)
     trainer.train(on_step=lambda step, loss: steps.append((step, loss)))
@@ -266,7 +267,7 @@ def test_as_segmenter_refuses_other_models():
 
 
 def test_page_person_mode_shows_the_mask_and_its_legend():
-    at = AppTest.from_file("pages/segmentation.py", default_timeout=120).run()
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     legend = next(m.value for m in at.markdown if m.value.startswith("Legend"))
@@ -279,7 +280,7 @@ def test_page_person_mode_shows_the_mask_and_its_legend():
 
 
 def test_page_object_mode_names_the_top_class():
-    at = AppTest.from_file("pages/segmentation.py", default_timeout=120)
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
     at.query_params["seg_mode"] = "Object"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -288,7 +289,7 @@ def test_page_object_mode_names_the_top_class():
 
 
 def test_page_unet_mode_trains_and_reports_iou():
-    at = AppTest.from_file("pages/segmentation.py", default_timeout=120)
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
     at.query_params["seg_mode"] = "U-Net"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
