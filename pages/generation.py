@@ -35,6 +35,12 @@ def run_generation(lm: gen.LanguageModel, prompt: str, decoding: gen.Decoding, c
     return collected
 
 
+def choice_state(key: str, options: list[str]) -> None:
+    """`ui.url_state` for a choice widget, falling back to the first option when the URL names none of them."""
+    if ui.url_state(key, options[0]) not in options:
+        st.session_state[key] = options[0]
+
+
 def alternatives_chart(step: gen.Step) -> alt.Chart:
     table = pd.DataFrame(
         [{"rank": i, "token": label, "probability": p} for i, (label, p) in enumerate(step.alternatives)]
@@ -60,21 +66,23 @@ ui.header(
 )
 
 # ---- model
-ui.url_state("family", next(iter(FAMILIES)))
+choice_state("family", list(FAMILIES))
 family = st.segmented_control("Model kind", list(FAMILIES), key="family", required=True)
 task = FAMILIES[family]
 spec = ui.model_select(task, "Model", key=f"model_{task}")
 if spec is None:
     st.stop()
-lm = gen.as_language_model(ui.require_model(spec.id), spec.name)
+lm = ui.run_or_report(lambda: gen.as_language_model(ui.require_model(spec.id), spec.name))
+if lm is None:
+    st.stop()
 
 # ---- inputs
 chat = False
 if lm.supports_chat:
-    ui.url_state("mode", "Completion")
+    choice_state("mode", ["Completion", "Chat"])
     chat = st.segmented_control("Mode", ["Completion", "Chat"], key="mode", required=True) == "Chat"
     st.caption(
-        "Chat wraps your message in the model's chat template (`<|im_start|>user …`), as it was tuned on; "
+        "Chat wraps your message in the model's chat template, the conversation format it was tuned on; "
         "completion just continues your text."
     )
 ui.url_state(f"prompt_{task}", DEFAULT_PROMPTS[task])
@@ -86,7 +94,7 @@ prompt = st.text_area(
 )
 
 strategy_col, temperature_col, k_col, p_col = st.columns(4)
-ui.url_state("strategy", "sample")
+choice_state("strategy", ["sample", "greedy"])
 strategy = strategy_col.radio("Decoding", ["greedy", "sample"], key="strategy", horizontal=True)
 sampling = strategy == "sample"
 ui.url_state("temperature", 0.8)
