@@ -1,5 +1,6 @@
 """Shared fixtures: a real `streamlit run` server and a headless Debian Chromium driven by Playwright."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -46,12 +47,11 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) ->
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    """Base URL of `streamlit run app.py` on a free port of 127.0.0.1, for the whole session."""
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "streamlit.log") -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1; yields its base URL."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    log = (ARTIFACTS / "streamlit.log").open("w")
     env = {**os.environ, "STUDIO_WARMUP": "0", "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
@@ -68,15 +68,22 @@ def app_url() -> Iterator[str]:
         "--browser.gatherUsageStats",
         "false",
     ]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process)
+    with (ARTIFACTS / log_name).open("w") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_health(url, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """Base URL of one app server shared by the whole test session."""
+    with streamlit_server() as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="session")
