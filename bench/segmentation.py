@@ -10,7 +10,7 @@ import torch
 
 from models.registry import get_registry
 from models.segmentation import as_segmenter, grabcut_refine
-from models.unet import TrainConfig, UNetTrainer
+from models.unet import TrainConfig, UNetTrainer, torch_threads
 
 
 def median_ms(action: Callable[[], object], repeats: int, warmup: int = 3) -> float:
@@ -34,10 +34,14 @@ def selfie_figures(model_id: str) -> dict[str, float | str]:
     height, width = segmenter.input_size
     x = segmenter.preprocess(photo.resize((width, height)))
     device = segmenter.device.type
-    return {
-        f"{model_id} forward {height}x{width} ({device}), ms": median_ms(lambda: segmenter.forward(x), 50),
-        f"{model_id} whole mask of a 512x512 photo ({device}), ms": median_ms(lambda: segmenter.segment(photo), 20),
-    }
+    figures: dict[str, float | str] = {}
+    for threads in (1, torch.get_num_threads()):
+        with torch_threads(threads):
+            forward = median_ms(lambda: segmenter.forward(x), 50)
+            whole = median_ms(lambda: segmenter.segment(photo), 20)
+        figures[f"{model_id} forward {height}x{width} ({device}, {threads} thread(s)), ms"] = forward
+        figures[f"{model_id} whole mask of a 512x512 photo ({device}, {threads} thread(s)), ms"] = whole
+    return figures
 
 
 def unet_figures() -> dict[str, float | str]:

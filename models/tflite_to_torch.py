@@ -203,12 +203,16 @@ class Conv(nn.Module):
         self.padding, self.activation = options["padding"], options["activation"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padding = (0, 0)
         if self.padding == "same":
             kh, kw = self.weight.shape[2:]
             top, bottom = same_padding(x.shape[2], kh, self.stride[0], self.dilation[0])
             left, right = same_padding(x.shape[3], kw, self.stride[1], self.dilation[1])
-            x = F.pad(x, (left, right, top, bottom))
-        x = F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+            if (top, left) == (bottom, right):
+                padding = (top, left)  # symmetric: let the convolution pad, saving a copy
+            else:
+                x = F.pad(x, (left, right, top, bottom))
+        x = F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
         return activate(x, self.activation)
 
 
