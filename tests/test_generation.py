@@ -150,9 +150,8 @@ def test_training_command_writes_models_metrics_and_card(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_causal_lm(tmp_path_factory) -> gen.TransformerLanguageModel:
-    """A 2-layer random Llama and a byte-level BPE tokenizer built here, saved to a folder and loaded
-    the way a user's model is: a `causal-lm` entry with a `path`."""
+def tiny_causal_lm_folder(tmp_path_factory) -> Path:
+    """A 2-layer random Llama and a byte-level BPE tokenizer with a chat template, built here offline."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -180,7 +179,13 @@ def tiny_causal_lm(tmp_path_factory) -> gen.TransformerLanguageModel:
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    spec = user_spec({"task": "causal-lm", "path": str(folder), "name": "tiny llama"})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_causal_lm(tiny_causal_lm_folder) -> gen.TransformerLanguageModel:
+    """The tiny model loaded the way a user's model is: a `causal-lm` entry with a `path`."""
+    spec = user_spec({"task": "causal-lm", "path": str(tiny_causal_lm_folder), "name": "tiny llama"})
     loaded = Registry.from_specs([spec]).load(spec.id)
     return gen.as_language_model(loaded, spec.name)
 
@@ -251,3 +256,23 @@ def test_page_generates_and_compares_cells():
     at.button(key="generate").click().run()
     assert not at.exception
     assert any("never saw" in e.value for e in at.error)
+
+
+def test_page_runs_a_user_causal_lm_in_chat_mode(tiny_causal_lm_folder, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from models import registry
+
+    monkeypatch.setenv(registry.MODELS_ENV, f"causal-lm={tiny_causal_lm_folder}")
+    monkeypatch.setattr(registry, "_registry", None)  # a fresh registry that reads the variable
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.segmented_control(key="family").set_value("Transformer").run()
+    at.selectbox(key="model_causal-lm").set_value(f"user:{tiny_causal_lm_folder}").run()
+    at.segmented_control(key="mode").set_value("Chat").run()
+    at.text_area(key="prompt_causal-lm").input("hi there")
+    at.slider(key="length_causal-lm").set_value(8)
+    at.button(key="generate").click().run()
+    assert not at.exception and not at.error
+    result = at.session_state["generation"]
+    assert result["chat"] and result["model"] == f"user:{tiny_causal_lm_folder}" and result["steps"]
+    assert any(m.value.startswith("You: hi there") for m in at.caption)
