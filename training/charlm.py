@@ -2,7 +2,7 @@
 each corpus (Hamlet; first names), with gradient clipping. Writes assets/generation/: one fp16
 safetensors file per model, a vocabulary per corpus, the metrics, and the model card.
 
-    python -m training.charlm                      # everything (make train-charlm), ~12 min on one thread
+    python -m training.charlm                      # everything (make train-charlm): ~18 min on one busy thread
     python -m training.charlm --corpus names --cells lstm --steps 50 --out /tmp/charlm   # a quick run
 """
 
