@@ -74,12 +74,12 @@ with predict_tab:
     if steps:
         for column, (caption, picture) in zip(st.columns(len(steps)), steps, strict=True):
             if isinstance(picture, Image.Image):
-                column.image(picture, caption=caption)
+                column.image(picture, caption=caption, width="stretch")
             else:
-                column.image(tensor_picture(picture), caption=caption + " (stretched to show)", clamp=True)
+                column.image(tensor_picture(picture), caption=caption + " (stretched to show)", width="stretch")
         st.caption("The three channels the network receives (blue = negative, red = positive):")
         for column, name, picture in zip(st.columns(3), "RGB", channel_pictures(steps[-1][1]), strict=True):
-            column.image(picture, caption=f"{name} channel", clamp=True)
+            column.image(picture, caption=f"{name} channel", width="stretch")
 
     st.markdown("#### Grad-CAM: where the evidence for a class is")
     choices = {index: f"{label} ({probability:.0%})" for label, index, probability in predictions}
