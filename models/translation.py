@@ -325,9 +325,10 @@ class HFTranslator(Translator):
                 output_attentions=True,
                 return_dict=True,
             )
-            log_probs = out.logits[:, -1].float().log_softmax(-1)
+            logits = out.logits[:, -1].float()
             if self.banned is not None:
-                log_probs[:, self.banned] = -math.inf
+                logits[:, self.banned] = -math.inf
+            log_probs = logits.log_softmax(-1)
             cross = torch.stack([layer[:, :, -1] for layer in out.cross_attentions], dim=1)  # (B, L, H, S)
             return log_probs, cross, {**state, "past": out.past_key_values}
 

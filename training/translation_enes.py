@@ -2,7 +2,8 @@
 
     python -m training.translation_enes                      # 15 minutes on the CPU, from scratch
     python -m training.translation_enes --resume --minutes 15   # 15 more minutes from the last run
-    python -m training.translation_enes --minutes 60 --device cuda   # longer, on a GPU
+    python -m training.translation_enes --device cuda --minutes 30 --d-model 256 --layers 4 --ffn 1024 \
+        --tokens-per-batch 12000                                  # bigger and longer, on a GPU
 
 Steps: a joint English+Spanish BPE tokenizer (HF `tokenizers`) trained on the training split only;
 a transformer (models/translation_transformer.py) trained with label smoothing for a wall-clock
@@ -108,9 +109,14 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="continue the last run's weights and optimiser")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--tokens-per-batch", type=int, default=3000)
+    parser.add_argument("--tokens-per-batch", type=int, default=2000)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=100, help="steps of linear learning-rate warm-up")
     parser.add_argument("--vocab", type=int, default=4000)
+    # The defaults fit a shared laptop CPU; a GPU affords e.g. --d-model 256 --layers 4 --ffn 1024.
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2, help="encoder layers, and as many decoder layers")
+    parser.add_argument("--ffn", type=int, default=512)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
@@ -126,7 +132,13 @@ def main() -> None:
     else:
         tokenizer = train_tokenizer(train, args.vocab)
         tokenizer.save(str(work / "tokenizer.json"))
-        config = TransformerConfig(vocab=tokenizer.get_vocab_size())
+        config = TransformerConfig(
+            vocab=tokenizer.get_vocab_size(),
+            d_model=args.d_model,
+            encoder_layers=args.layers,
+            decoder_layers=args.layers,
+            ffn=args.ffn,
+        )
     model = Seq2SeqTransformer(config).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
     step, seconds_before = 0, 0.0
@@ -137,7 +149,6 @@ def main() -> None:
 
     encoded = encode_pairs(tokenizer, train)
     rng = random.Random(SEED + step)
-    warmup = 500
     start = time.time()
     deadline = start + args.minutes * 60
     epoch_losses: list[float] = []
@@ -145,7 +156,7 @@ def main() -> None:
         for source, target in batches(encoded, args.tokens_per_batch, rng):
             step += 1
             # Warm up, then decay with 1/sqrt(step): resuming continues the same schedule.
-            lr = args.lr * min(step / warmup, math.sqrt(warmup / step))
+            lr = args.lr * min(step / args.warmup, math.sqrt(args.warmup / step))
             for group in optimiser.param_groups:
                 group["lr"] = lr
             source, target = source.to(device), target.to(device)
@@ -158,8 +169,8 @@ def main() -> None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
             epoch_losses.append(loss.item())
-            if step % 100 == 0:
-                recent = sum(epoch_losses[-100:]) / len(epoch_losses[-100:])
+            if step % 25 == 0:
+                recent = sum(epoch_losses[-25:]) / len(epoch_losses[-25:])
                 print(f"step {step} loss {recent:.3f} lr {lr:.2e} ({time.time() - start:.0f} s)", flush=True)
             if time.time() >= deadline:
                 break

@@ -1,0 +1,157 @@
+"""Translation: an encoder-decoder with attention, and beam search you can watch."""
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from models.errors import StudioError
+from models.translation import (
+    MAX_BEAM_WIDTH,
+    apertium_available,
+    apertium_translate,
+    as_translator,
+    sentence_bleu,
+)
+from models.translation_plots import attention_heatmap, attention_matrix, beam_tree
+
+ui.header(
+    "Translation",
+    "An encoder reads the sentence; a decoder writes the translation one token at a time, looking back at the "
+    "source through attention. Beam search keeps several drafts alive and picks the best whole sentence.",
+)
+
+spec = ui.model_select("translation", "Model", key="tr_model")
+if spec is None:
+    st.stop()
+translator = ui.run_or_report(lambda: as_translator(ui.require_model(spec.id), spec.name))
+if translator is None:
+    st.stop()
+
+text_key = f"tr_text_{spec.id.replace(':', '_').replace('/', '_')}"  # one remembered sentence per model
+ui.url_state(text_key, translator.example)
+text = st.text_area(f"{translator.source_language} → {translator.target_language}", key=text_key, height=80)
+columns = st.columns([1, 1, 1, 1])
+ui.url_state("tr_method", "beam")
+method = columns[0].segmented_control(
+    "Decoding", ["greedy", "beam"], key="tr_method", format_func={"greedy": "Greedy", "beam": "Beam search"}.get
+)
+method = method or "beam"
+ui.url_state("tr_width", 5)
+width = columns[1].slider("Beam width", 1, MAX_BEAM_WIDTH, key="tr_width", disabled=method == "greedy")
+ui.url_state("tr_alpha", 1.0)
+alpha = columns[2].slider(
+    "Length penalty α",
+    0.0,
+    2.0,
+    step=0.1,
+    key="tr_alpha",
+    help="Hypotheses are ranked by log P / length^α: 0 favours short outputs, 1 ranks by mean log P per token.",
+)
+ui.url_state("tr_max_len", 0)
+max_len = columns[3].number_input(
+    "Max output tokens (0 = automatic)", min_value=0, max_value=300, step=5, key="tr_max_len"
+)
+ui.url_state("tr_reference", "")
+reference = st.text_input("Reference translation (optional: scores each hypothesis with BLEU)", key="tr_reference")
+
+
+def run(decoding: str):
+    return translator.translate(
+        text, method=decoding, beam_width=width, length_penalty=alpha, max_len=int(max_len) or None
+    )
+
+
+try:
+    result = run(method)
+    greedy = result if method == "greedy" else run("greedy")
+except StudioError as exc:
+    ui.show_error(exc)
+    ui.sync_url()
+    st.stop()
+
+for notice in result.notices:
+    st.info(notice, icon=":material/info:")
+st.markdown(f"#### {result.best.text or '(empty output)'}")
+if method == "beam" and greedy.best.text != result.best.text:
+    left, right = st.columns(2)
+    left.metric("Greedy", greedy.best.text or "(empty)", f"log P {greedy.best.log_prob:.2f}", delta_color="off")
+    right.metric(
+        f"Beam search (width {width})",
+        result.best.text or "(empty)",
+        f"log P {result.best.log_prob:.2f}",
+        delta_color="off",
+    )
+    st.caption(
+        "Greedy commits to the likeliest next token every time; the beam found a different, better-scored sentence."
+    )
+elif method == "beam":
+    st.caption("Greedy decoding gives the same output here.")
+
+rows = []
+for rank, candidate in enumerate(result.candidates, start=1):
+    row = {
+        "rank": rank,
+        "translation": candidate.text,
+        "tokens": len(candidate.tokens),
+        "log P": round(candidate.log_prob, 3),
+        "score (log P / len^α)": round(candidate.score, 3),
+        "ended": "yes" if candidate.finished else "cut off",
+    }
+    if reference.strip():
+        row["BLEU"] = round(sentence_bleu(candidate.text, reference).score, 1)
+    rows.append(row)
+st.subheader("N-best list")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+st.subheader("The search, step by step")
+st.caption(
+    "Each dot is a prefix the search kept (colour: its log-probability; squares: it ended). "
+    "The red path is the chosen translation."
+)
+st.plotly_chart(beam_tree(result.search, result.token_labels, result.search.path(result.search.best)), width="stretch")
+
+st.subheader("Attention")
+picked = st.selectbox(
+    "Hypothesis",
+    range(len(result.candidates)),
+    format_func=lambda i: f"#{i + 1}: {result.candidates[i].text}",
+    key="tr_hypothesis",
+)
+candidate = result.candidates[picked if picked is not None and picked < len(result.candidates) else 0]
+layer = head = None
+if translator.attention_kind == "layers-heads" and candidate.attention is not None:
+    layers, heads = candidate.attention.shape[1], candidate.attention.shape[2]
+    left, right = st.columns(2)
+    layer = left.selectbox("Layer", [None, *range(layers)], format_func=lambda i: "mean of all" if i is None else i)
+    head = right.selectbox("Head", [None, *range(heads)], format_func=lambda i: "mean of all" if i is None else i)
+if candidate.attention is not None:
+    matrix = attention_matrix(candidate, layer, head)
+    st.plotly_chart(attention_heatmap(matrix, result.source.tokens, candidate.tokens), width="stretch")
+    st.caption("Row t: where the decoder looked in the source while choosing output token t.")
+
+if spec.id == "translation-enes" and apertium_available():
+    st.subheader("Rule-based baseline (Apertium)")
+    baseline = ui.run_or_report(lambda: apertium_translate(text))
+    if baseline is not None:
+        st.write(baseline)
+
+ui.how_it_works(
+    """
+**Encoder-decoder.** The encoder turns the source into one vector per token. The decoder then writes the
+output one token at a time; at each step, **attention** scores every source vector against the decoder's
+state, and the softmax of those scores (a row of the heatmap) says how much of each source token goes into
+the next choice. The date model uses one additive attention over characters; the transformers have several
+heads in each layer, which is why you can pick a layer and a head.
+
+**Decoding.** The model gives a probability for each next token. *Greedy* search takes the likeliest every
+time, which can paint itself into a corner. *Beam search* keeps the `width` best prefixes at each step
+(the dots in the tree), extends each by every token, and keeps the best again; finished sentences are set
+aside. Long sentences have lower total log-probabilities, so hypotheses are ranked by log P / length^α
+(the length penalty). With width 1 beam search is exactly greedy.
+
+**BLEU** counts how many 1- to 4-word sequences of a hypothesis also appear in the reference (with a
+penalty for being too short); the score here is computed the way sacreBLEU does for one sentence.
+""",
+    [spec.id],
+)
+ui.sync_url()

@@ -1,0 +1,76 @@
+"""The translation page under AppTest, and in a real browser."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import screenshot, wait_for_app
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "translation.py")
+
+
+def page_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    return at
+
+
+def test_default_translates_a_date_with_beam_search(app: AppTest) -> None:
+    assert "#### 2041-03-14" in page_text(app)
+    table = app.dataframe[0].value
+    assert len(table) == 5
+    assert list(table["score (log P / len^α)"]) == sorted(table["score (log P / len^α)"], reverse=True)
+    assert len(app.get("plotly_chart")) == 2  # the beam tree and the attention heatmap
+
+
+def test_typed_date_greedy_and_reference_bleu(app: AppTest) -> None:
+    app.text_area[0].set_value("4 de marzo de 2051").run()
+    assert "#### 2051-03-04" in page_text(app)
+    app.segmented_control(key="tr_method").set_value("greedy").run()
+    assert len(app.dataframe[0].value) == 1
+    app.text_input(key="tr_reference").set_value("2051-03-04").run()
+    assert app.dataframe[0].value["BLEU"].iloc[0] == pytest.approx(100.0)
+
+
+def test_english_to_spanish_with_layer_and_head(app: AppTest) -> None:
+    app.selectbox(key="tr_model").set_value("translation-enes").run()
+    assert not app.exception
+    app.text_area[0].set_value("And God said, Let there be light.").run()
+    assert not app.exception
+    best = next(m.value for m in app.markdown if m.value.startswith("#### "))
+    assert len(best) > 8
+    layer, head = app.selectbox[2], app.selectbox[3]
+    assert layer.label == "Layer" and head.label == "Head"
+    layer.set_value(1)
+    head.set_value(0).run()
+    assert not app.exception
+
+
+def test_limits_are_messages(app: AppTest) -> None:
+    app.text_area[0].set_value("   ").run()
+    assert not app.exception
+    assert any("Type a sentence" in e.value for e in app.error)
+    app.text_area[0].set_value("14 March 2051 ☃").run()
+    assert any("never seen" in i.value for i in app.info)
+    assert "#### 2051-03-14" in page_text(app)
+
+
+@pytest.mark.browser
+def test_translation_in_a_browser(app_url: str, page) -> None:
+    page.goto(f"{app_url}/translation")
+    wait_for_app(page)
+    box = page.get_by_label("date as people write it → ISO 8601")
+    box.fill("Freitag, 1. Januar 2100")
+    box.press("Control+Enter")
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    assert page.get_by_text("2100-01-01").first.is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(".js-plotly-plot").count() >= 2
+    screenshot(page, "translation")
