@@ -232,7 +232,7 @@ def object_mode() -> list[str]:
     st.markdown(
         f"**Top class: {label}** ({probability:.0%}); then " + ", ".join(f"{name} ({p:.0%})" for name, _, p in top[1:])
     )
-    ui.url_state("seg_cam_threshold", 0.4)
+    ui.url_state("seg_cam_threshold", 0.5)
     threshold = st.slider("Heatmap threshold", 0.1, 0.9, step=0.05, key="seg_cam_threshold")
     steps = ui.run_or_report(lambda: cached_grabcut(image_digest(image), threshold, image, heatmap))
     columns = st.columns(3)
