@@ -117,7 +117,7 @@ def architecture_dot(model: UNet, size: int) -> str:
 class TrainConfig:
     """The default reaches mean IoU >= 0.90 on held-out images in under a minute on 2 CPU cores."""
 
-    steps: int = 400
+    steps: int = 300
     batch_size: int = 16
     size: int = 32
     width: int = 16
