@@ -18,9 +18,9 @@ import math
 import random
 import time
 
-import sacrebleu
 import torch
 import torch.nn.functional as F
+from sacrebleu.metrics import BLEU
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -189,11 +189,12 @@ def main() -> None:
     sources = [en for en, _ in test]
     references = [es for _, es in test]
     hypotheses = greedy_translate(model, tokenizer, sources, device)
-    bleu = sacrebleu.corpus_bleu(hypotheses, [references])
+    metric = BLEU()
+    bleu = metric.corpus_score(hypotheses, [references])
     metrics = {
         "test sentences": len(test),
         "sacreBLEU greedy (test)": round(bleu.score, 2),
-        "sacreBLEU signature": str(bleu.get_signature()),
+        "sacreBLEU signature": str(metric.get_signature()),
         "steps": step,
         "training seconds": round(seconds),
         "training pairs": len(encoded),
