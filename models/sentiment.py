@@ -513,7 +513,7 @@ MODELS: list[ModelSpec] = [
     ModelSpec(
         id="sentiment-vader",
         task="text-classification",
-        name="VADER (rules + lexicon)",
+        name="VADER (lexicon)",
         licence="MIT (vaderSentiment)",
         card="assets/sentiment/vader.md",
         loader=load_vader,
@@ -523,7 +523,7 @@ MODELS: list[ModelSpec] = [
     ModelSpec(
         id="sentiment-tfidf",
         task="text-classification",
-        name="TF-IDF + logistic regression",
+        name="TF-IDF + LogReg",
         licence="CC0-1.0 (weights trained by the project)",
         card="assets/sentiment/tfidf.md",
         loader=load_tfidf,
@@ -533,7 +533,7 @@ MODELS: list[ModelSpec] = [
     ModelSpec(
         id="sentiment-bilstm",
         task="text-classification",
-        name="BiLSTM over GloVe",
+        name="BiLSTM + GloVe",
         licence="CC0-1.0 (weights) + PDDL-1.0 (GloVe vectors)",
         card="assets/sentiment/bilstm.md",
         loader=_load_bilstm,
@@ -543,7 +543,7 @@ MODELS: list[ModelSpec] = [
     ModelSpec(
         id="sentiment-minilm",
         task="text-classification",
-        name="MiniLM-L6 fine-tuned",
+        name="MiniLM fine-tuned",
         licence="Apache-2.0 (MiniLM base) + CC0-1.0 (fine-tuned layers)",
         card="assets/sentiment/minilm.md",
         loader=load_minilm,

@@ -81,7 +81,7 @@ with sentence_tab:
             .mark_bar()
             .encode(
                 x=alt.X("P(positive):Q", scale=alt.Scale(domain=[0, 1]), title="probability of positive"),
-                y=alt.Y("model:N", sort=None, title=None),
+                y=alt.Y("model:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
                 color=alt.Color("P(positive):Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
                 tooltip=["model", "verdict", alt.Tooltip("P(positive):Q", format=".1%")],
             )
@@ -186,7 +186,7 @@ with compare_tab:
             .mark_bar()
             .encode(
                 x=alt.X("score:Q", scale=alt.Scale(domain=[0.5, 1]), title=None),
-                y=alt.Y("model:N", sort=None, title=None),
+                y=alt.Y("model:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
                 yOffset="metric:N",
                 color="metric:N",
                 tooltip=["model", "metric", alt.Tooltip("score:Q", format=".3f")],

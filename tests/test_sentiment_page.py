@@ -1,12 +1,14 @@
 """The sentiment page under AppTest and in a real browser."""
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from models.sentiment import MODELS, TRICKY_EXAMPLES
 from tests.conftest import screenshot, wait_for_app
 
-PAGE = "pages/sentiment.py"
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "sentiment.py")
 NAMES = [spec.name for spec in MODELS]
 
 
@@ -66,6 +68,7 @@ def test_browser_analyses_a_sentence(page, app_url):
     box = page.get_by_label("Text to analyse")
     box.fill("The acting is superb and the story is gripping.")
     box.press("Control+Enter")
+    page.wait_for_function("() => location.search.includes('superb')")  # the rerun wrote the new text to the URL
     wait_for_app(page)
     metrics = page.locator('[data-testid="stMetric"]')
     assert metrics.count() == len(NAMES)
