@@ -9,7 +9,7 @@ import models  # noqa: F401  (puts Hugging Face libraries offline before any pag
 from models.device import best_device
 from models.registry import get_registry
 
-PAGES_DIR = Path(__file__).parent / "pages"
+PAGES_DIR = Path(__file__).parent / "app_pages"
 
 
 def page(file: str, title: str, icon: str, **kwargs) -> st.Page:

@@ -22,7 +22,7 @@ from models.analogies_train import train_word_vectors
 from models.errors import InputError, ModelLoadError
 from models.registry import Registry, get_registry, user_specs
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "analogies.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "analogies.py")
 
 # Axes: royalty, gender (+ male, - female), "person-ness"; the rest are distractors.
 HAND_MADE = {

@@ -3,7 +3,7 @@
 import pytest
 
 import app
-from tests.conftest import screenshot, wait_for_app
+from tests.conftest import screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -34,3 +34,15 @@ def test_navigation_moves_between_pages(page, app_url):
     wait_for_app(page)
     page.wait_for_url("**/models_device")
     assert "Models & device" in page.locator("h1").first.inner_text()
+
+
+def test_a_direct_link_to_a_page_gets_the_app_navigation(page):
+    """The first request a fresh server sees is a technique page's URL (a bookmarked demo): the page
+    must still run inside app.py's navigation, not Streamlit's automatic list of the pages folder."""
+    first_file, first_title, *_ = next(entry for entries in app.TECHNIQUES.values() for entry in entries)
+    with streamlit_server("streamlit-direct-link.log") as url:
+        page.goto(f"{url}/{first_file.removesuffix('.py')}")
+        wait_for_app(page)
+        navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Models & device" in navigation and "models device" not in navigation
+        assert first_title in navigation

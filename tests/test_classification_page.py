@@ -7,7 +7,7 @@ from models.images import sample_image
 from models.registry import get_registry
 from tests.conftest import REPO, screenshot, wait_for_app
 
-PAGE = str(REPO / "pages" / "classification.py")
+PAGE = str(REPO / "app_pages" / "classification.py")
 
 
 def progress_texts(at: AppTest) -> list[str]:

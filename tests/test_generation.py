@@ -13,7 +13,7 @@ from models.errors import InputError
 from models.registry import Registry, get_registry, user_spec
 from training import charlm
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "generation.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "generation.py")
 
 
 @pytest.fixture(scope="module")

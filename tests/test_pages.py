@@ -15,7 +15,7 @@ NAV_PAGES = ["home.py", "models_device.py"] + [
 def run_page(file: str) -> AppTest:
     at = AppTest.from_file(str(app.PAGES_DIR.parent / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page(str(Path("pages") / file))
+    at.switch_page(str(Path("app_pages") / file))
     return at.run()
 
 

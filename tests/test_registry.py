@@ -26,8 +26,7 @@ def tiny_classifier(tmp_path_factory) -> Path:
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-bert")
-    (folder / "vocab.txt").write_text("\n".join(WORDS))
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    BertTokenizerFast(vocab={word: index for index, word in enumerate(WORDS)}).save_pretrained(folder)
     config = BertConfig(
         vocab_size=len(WORDS),
         hidden_size=16,
@@ -101,6 +100,7 @@ def test_user_model_from_toml_config_loads_and_runs(tiny_classifier, tmp_path):
     loaded = registry.load("tiny")
     assert isinstance(loaded, HFModel)
     batch = loaded.preprocessor(["a good movie"], return_tensors="pt")
+    assert loaded.preprocessor.convert_ids_to_tokens(batch["input_ids"][0]) == ["[CLS]", "a", "good", "movie", "[SEP]"]
     with torch.inference_mode():
         logits = loaded.model(**batch).logits
     assert logits.shape == (1, 2)

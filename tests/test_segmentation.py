@@ -21,7 +21,7 @@ from models.tflite_to_torch import convert, load_graph, read_tflite, resize_bili
 from models.unet import TrainConfig, UNet, UNetTrainer, architecture_dot, layer_shapes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "segmentation"
-PAGE = Path(__file__).parent.parent / "pages" / "segmentation.py"
+PAGE = Path(__file__).parent.parent / "app_pages" / "segmentation.py"
 PHOTOS = sorted((FIXTURES / "inputs").glob("*.jpg"))
 SELFIE_MODELS = {"selfie-segmentation": "general", "selfie-segmentation-landscape": "landscape"}
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from models.sentiment import MODELS, TRICKY_EXAMPLES
 from tests.conftest import screenshot, wait_for_app
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "sentiment.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "sentiment.py")
 NAMES = [spec.name for spec in MODELS]
 
 

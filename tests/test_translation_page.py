@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import screenshot, wait_for_app
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "translation.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "translation.py")
 
 
 def page_text(at: AppTest) -> str:
