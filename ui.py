@@ -67,6 +67,18 @@ def model_select(task: str, label: str = "Model", key: str | None = None) -> Mod
     return get_registry().get(chosen)
 
 
+def select_model(task: str, label: str, key: str, wrap: Callable[[Any, str], T]) -> tuple[ModelSpec, T]:
+    """`model_select`, then load the chosen model and `wrap(model, name)` it into the page's
+    pipeline. Stops the page (after a clear message) when there is no model or it fails to load."""
+    spec = model_select(task, label, key)
+    if spec is None:
+        st.stop()
+    wrapped = run_or_report(lambda: wrap(require_model(spec.id), spec.name))
+    if wrapped is None:
+        st.stop()
+    return spec, wrapped
+
+
 def url_state(key: str, default: T) -> T:
     """Seed widget `key` from the URL's query string (once per session), else `default`, and
     remember the key so `sync_url()` writes its value back. Call it before creating the widget

@@ -45,12 +45,7 @@ ui.header(
     "A convolutional network names what it sees, Grad-CAM shows where it looked, and its features learn your classes.",
 )
 
-spec = ui.model_select("image-classification", "Model", key="cls_model")
-if spec is None:
-    st.stop()
-classifier = ui.run_or_report(lambda: as_image_classifier(ui.require_model(spec.id), spec.name))
-if classifier is None:
-    st.stop()
+spec, classifier = ui.select_model("image-classification", "Model", "cls_model", as_image_classifier)
 image = ui.image_input("cls_image")
 if image is None:
     st.info("Pick a sample photo, upload an image or take a picture.")

@@ -69,12 +69,7 @@ ui.header(
 choice_state("family", list(FAMILIES))
 family = st.segmented_control("Model kind", list(FAMILIES), key="family", required=True)
 task = FAMILIES[family]
-spec = ui.model_select(task, "Model", key=f"model_{task}")
-if spec is None:
-    st.stop()
-lm = ui.run_or_report(lambda: gen.as_language_model(ui.require_model(spec.id), spec.name))
-if lm is None:
-    st.stop()
+spec, lm = ui.select_model(task, "Model", f"model_{task}", gen.as_language_model)
 
 # ---- inputs
 chat = False
