@@ -122,8 +122,10 @@ layer = head = None
 if translator.attention_kind == "layers-heads" and candidate.attention is not None:
     layers, heads = candidate.attention.shape[1], candidate.attention.shape[2]
     left, right = st.columns(2)
-    layer = left.selectbox("Layer", [None, *range(layers)], format_func=lambda i: "mean of all" if i is None else i)
-    head = right.selectbox("Head", [None, *range(heads)], format_func=lambda i: "mean of all" if i is None else i)
+    layer = left.selectbox(
+        "Layer", [None, *range(layers)], format_func=lambda i: "mean of all" if i is None else str(i)
+    )
+    head = right.selectbox("Head", [None, *range(heads)], format_func=lambda i: "mean of all" if i is None else str(i))
 if candidate.attention is not None:
     matrix = attention_matrix(candidate, layer, head)
     st.plotly_chart(attention_heatmap(matrix, result.source.tokens, candidate.tokens), width="stretch")
