@@ -20,12 +20,7 @@ ui.header(
     "source through attention. Beam search keeps several drafts alive and picks the best whole sentence.",
 )
 
-spec = ui.model_select("translation", "Model", key="tr_model")
-if spec is None:
-    st.stop()
-translator = ui.run_or_report(lambda: as_translator(ui.require_model(spec.id), spec.name))
-if translator is None:
-    st.stop()
+spec, translator = ui.select_model("translation", "Model", "tr_model", as_translator)
 
 text_key = f"tr_text_{spec.id.replace(':', '_').replace('/', '_')}"  # one remembered sentence per model
 ui.url_state(text_key, translator.example)
