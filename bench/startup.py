@@ -1,0 +1,110 @@
+"""Memory and cold start (issue 9).
+
+Memory: a fresh Python process loads every default model with a local or embedded source, one after
+another through the registry, and reports its RSS (psutil) after each load, and its peak RSS (the
+kernel's high-water mark, which psutil does not expose), against the 3 GB target on CPU.
+
+Cold start: `streamlit run app.py` with STUDIO_WARMUP=1 on a free port, timed from the launch to
+/_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand), and to
+the home page's "Models ready: N of M" reading N == M (reloaded until then, at most 300 s). The
+warm-up thread starts with the first script run, i.e. with that first page."""
+
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from models.errors import ModelLoadError
+from models.registry import get_registry, resolve_source
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET_MB = 3 * 1024
+READY_TIMEOUT_S = 300
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def load_all() -> dict[str, float | str]:
+    """In this process: RSS after each default model's load (the registry's order, as the warm-up)."""
+    registry = get_registry()
+    figures: dict[str, float | str] = {"RSS before loading, after imports (MB)": rss_mb()}
+    for spec in registry.list():
+        try:
+            if resolve_source(spec).kind == "hub":
+                continue
+            registry.load(spec.id)
+            figures[f"RSS after loading {spec.id} (MB)"] = rss_mb()
+        except ModelLoadError as exc:
+            figures[f"RSS after loading {spec.id} (MB)"] = f"failed: {exc}"
+    figures["RSS with every default model loaded (MB)"] = rss_mb()
+    figures["peak RSS (MB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    figures["peak RSS under the 3 GB target"] = "yes" if figures["peak RSS (MB)"] < TARGET_MB else "no"
+    return figures
+
+
+def memory() -> dict[str, float | str]:
+    """`load_all` in a fresh process, so this one's imports and models do not count (nor pytest's)."""
+    code = "import json; from bench.startup import load_all; print(json.dumps(load_all()))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cold_start() -> dict[str, float | str]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import ARTIFACTS, CHROMIUM_FLAGS, free_port, wait_for_app, wait_for_health  # imports pytest
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
+    command += ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "STUDIO_WARMUP": "1", "PYTHONUNBUFFERED": "1"}
+    figures: dict[str, float | str] = {}
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    with (
+        sync_playwright() as playwright,
+        (ARTIFACTS / "bench-startup-streamlit.log").open("w") as log,
+    ):
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_health(url, process, timeout=120)
+            figures["cold start: to /_stcore/health (s)"] = time.perf_counter() - start
+            page.goto(url)
+            wait_for_app(page)
+            figures["cold start: to first page rendered (s)"] = time.perf_counter() - start
+            ready = total = -1
+            while ready != total and time.perf_counter() - start < READY_TIMEOUT_S:
+                time.sleep(1)
+                page.reload()
+                wait_for_app(page)
+                found = re.search(r"Models ready: (\d+) of (\d+)", page.inner_text("body"))
+                ready, total = (int(found[1]), int(found[2])) if found else (-1, -1)
+            key = "cold start: to every default model loaded (s)"
+            figures[key] = time.perf_counter() - start if ready == total else f"timed out at {ready} of {total}"
+            figures["models ready"] = f"{ready} of {total}"
+            figures["server RSS after warm-up (MB)"] = psutil.Process(process.pid).memory_info().rss / 2**20
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            browser.close()
+    return figures
+
+
+def run() -> dict[str, float | str]:
+    return memory() | cold_start()
