@@ -46,7 +46,8 @@ def load_all() -> dict[str, float | str]:
         except ModelLoadError as exc:
             figures[f"RSS after loading {spec.id} (MB)"] = f"failed: {exc}"
     figures["RSS with every default model loaded (MB)"] = rss_mb()
-    figures["peak RSS (MB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; updated lazily
+    figures["peak RSS (MB)"] = max(peak, figures["RSS with every default model loaded (MB)"])
     figures["peak RSS under the 3 GB target"] = "yes" if figures["peak RSS (MB)"] < TARGET_MB else "no"
     return figures
 
@@ -85,16 +86,18 @@ def cold_start() -> dict[str, float | str]:
             page.goto(url)
             wait_for_app(page)
             figures["cold start: to first page rendered (s)"] = time.perf_counter() - start
-            ready = total = -1
-            while ready != total and time.perf_counter() - start < READY_TIMEOUT_S:
-                time.sleep(1)
-                page.reload()
-                wait_for_app(page)
+            shown, loaded_at = "not shown", None  # the home page's last "N of M"
+            while loaded_at is None and time.perf_counter() - start < READY_TIMEOUT_S:
                 found = re.search(r"Models ready: (\d+) of (\d+)", page.inner_text("body"))
-                ready, total = (int(found[1]), int(found[2])) if found else (-1, -1)
-            key = "cold start: to every default model loaded (s)"
-            figures[key] = time.perf_counter() - start if ready == total else f"timed out at {ready} of {total}"
-            figures["models ready"] = f"{ready} of {total}"
+                shown = f"{found[1]} of {found[2]}" if found else "not shown"
+                if found and found[1] == found[2]:
+                    loaded_at = time.perf_counter() - start
+                else:
+                    time.sleep(1)
+                    page.reload()
+                    wait_for_app(page)
+            figures["cold start: to every default model loaded (s)"] = loaded_at or f"timed out at {shown}"
+            figures["models ready"] = shown
             figures["server RSS after warm-up (MB)"] = psutil.Process(process.pid).memory_info().rss / 2**20
         finally:
             process.terminate()
