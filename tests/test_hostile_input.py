@@ -1,0 +1,325 @@
+"""Hostile input (issue 9): every models/ entry point that takes user text or an image returns a result
+or raises the project's own StudioError (InputError, ModelLoadError...), never another exception.
+
+Property-based with hypothesis, derandomized so CI is repeatable; each model is loaded once per module."""
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image
+
+from models import analogies as an
+from models import classification as cls
+from models import generation as gen
+from models import segmentation as seg
+from models import sentiment as sm
+from models.errors import StudioError
+from models.images import read_image
+from models.registry import get_registry
+
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    database=None,
+)
+FEW = settings(SETTINGS, max_examples=12)
+
+HUGE = "a" * 1_000_000  # 1 MB of one letter
+HUGE_MIXED = ("Tuesday 14 March 2051 😀 مرحبا \u0301\u200b\x00 " * 25_000)[:1_000_000]
+ODD_TEXTS = [
+    "",
+    " ",
+    "\t\n\r \u00a0\u2003",
+    "\x00\x01\x7f\x1b[31m",
+    "\u202eevil\u202c مرحبا بالعالم",  # right-to-left override, Arabic
+    "שלום עולם",
+    "😀👍🏽👨‍👩‍👧‍👦🇫🇷",
+    "e\u0301\u0301\u0301\u0301 a\u0308",  # stacked combining marks
+    "\u200b\u200d\ufeff",  # invisible format characters only
+    "\ud800",  # a lone surrogate (can come from a bad decode)
+    "I" + "\u0307" * 50,
+    "ǅ ﬁ Ⅻ ㎏ ＡＢＣ",  # compatibility forms that NFKC rewrites
+]
+
+# arbitrary Unicode, all categories including surrogates and control characters
+any_text = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=60)
+odd_text = st.one_of(any_text, st.sampled_from(ODD_TEXTS))
+
+
+def returns_or_studio_error(call, *args, **kwargs):
+    """Call it; a StudioError is an accepted answer, any other exception fails the test."""
+    try:
+        return call(*args, **kwargs)
+    except StudioError as exc:
+        assert str(exc), f"{type(exc).__name__} without a message"
+        return None
+
+
+def with_odd_examples(name: str, **others):
+    """@example for each of ODD_TEXTS as argument `name`, the other arguments fixed."""
+
+    def decorate(test):
+        for text in ODD_TEXTS:
+            test = example(**{name: text}, **others)(test)
+        return test
+
+    return decorate
+
+
+# --- word analogies ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vectors() -> an.WordVectors:
+    return an.as_word_vectors(get_registry().load("glove-6b-50d"), "GloVe 6B 50d")
+
+
+@SETTINGS
+@given(a=odd_text, b=odd_text, c=odd_text, method=st.sampled_from(["3CosAdd", "3CosMul"]))
+@example(a="king", b="man", c="woman", method="3CosAdd")
+@example(a="king", b="king", c="king", method="3CosMul")
+@example(a=HUGE, b="man", c="woman", method="3CosAdd")
+@example(a=HUGE_MIXED, b="man", c="woman", method="3CosMul")
+def test_analogy(vectors, a, b, c, method):
+    returns_or_studio_error(vectors.analogy, a, b, c, method=method, topn=5)
+
+
+@SETTINGS
+@given(word=odd_text, other=odd_text)
+@with_odd_examples("word", other="cat")
+@example(word=HUGE, other="x")
+@example(word=HUGE_MIXED, other="x")
+def test_word_queries(vectors, word, other):
+    returns_or_studio_error(vectors.neighbours, word, topn=5)
+    returns_or_studio_error(vectors.similarity, word, other)
+    returns_or_studio_error(vectors.canonical, word)
+    returns_or_studio_error(vectors.suggest, word)
+
+
+@SETTINGS
+@given(text=st.one_of(any_text, st.sampled_from(ODD_TEXTS), st.lists(odd_text, max_size=6).map(", ".join)))
+@with_odd_examples("text")
+@example(text="cat dog car")
+@example(text=", ".join(["the"] * 5000))
+@example(text=HUGE)
+@example(text=HUGE_MIXED)
+def test_word_lists(vectors, text):
+    words = returns_or_studio_error(vectors.parse_words, text, minimum=3)
+    if words is not None:
+        returns_or_studio_error(vectors.doesnt_match, words)
+        returns_or_studio_error(vectors.project_2d, words[:50])
+    returns_or_studio_error(vectors.doesnt_match, text.split(",")[:10])
+
+
+# --- text generation (char-level LMs; SmolLM2 is too slow for a property test) ---------------------
+
+
+@pytest.fixture(scope="module")
+def char_lms() -> list[gen.LanguageModel]:
+    registry = get_registry()
+    return [gen.as_language_model(registry.load(i)) for i in ("charlm-hamlet-lstm", "charlm-names-gru")]
+
+
+@SETTINGS
+@given(prompt=odd_text, greedy=st.booleans(), chat=st.booleans())
+@with_odd_examples("prompt", greedy=True, chat=False)
+@example(prompt=HUGE, greedy=True, chat=False)
+@example(prompt=HUGE_MIXED, greedy=False, chat=False)
+def test_char_lm_generate(char_lms, prompt, greedy, chat):
+    decoding = gen.Decoding(strategy="greedy" if greedy else "sample", max_new_tokens=5, seed=1)
+    for lm in char_lms:
+        steps = returns_or_studio_error(lambda lm=lm: list(gen.generate(lm, prompt, decoding, chat=chat)))
+        if steps is not None:
+            gen.coloured_html(steps, prefix=prompt[:100])
+
+
+# --- sentiment -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def classifiers() -> dict[str, sm.SentimentClassifier]:
+    registry = get_registry()
+    ids = ["sentiment-vader", "sentiment-tfidf", "sentiment-bilstm", "sentiment-minilm"]
+    return {i: sm.as_classifier(registry.load(i)) for i in ids}
+
+
+def _sentiment(classifier: sm.SentimentClassifier, text: str) -> None:
+    prepared = returns_or_studio_error(sm.prepare_text, text)
+    if prepared is not None:
+        returns_or_studio_error(classifier.predict, [prepared.text])
+        explanation = returns_or_studio_error(classifier.explain, prepared.text)
+        if explanation is not None:
+            sm.shaded_html(explanation)
+    # the batch path takes raw lines too
+    lines = returns_or_studio_error(sm.pasted_lines, text)
+    if lines:
+        returns_or_studio_error(classifier.predict, lines[:4])
+
+
+@SETTINGS
+@given(text=odd_text)
+@with_odd_examples("text")
+@example(text="not bad at all, I loved it!")
+@example(text=HUGE)
+@example(text=HUGE_MIXED)
+@pytest.mark.parametrize("model_id", ["sentiment-vader", "sentiment-tfidf", "sentiment-bilstm"])
+def test_sentiment(classifiers, model_id, text):
+    _sentiment(classifiers[model_id], text)
+
+
+@FEW
+@given(text=odd_text)
+@example(text="")
+@example(text="😀👍🏽 \u202eevil")
+@example(text=HUGE_MIXED)
+def test_sentiment_minilm(classifiers, text):
+    _sentiment(classifiers["sentiment-minilm"], text)
+
+
+@SETTINGS
+@given(data=st.binary(max_size=200))
+@example(data=b"")
+@example(data=b"\xef\xbb\xbftext,label\r\ngreat,1\r\n")
+@example(data=b"\xff\xfe\x00\x00garbage")
+@example(data=b"a,b\n" + b'"unclosed\n' * 3)
+def test_sentiment_read_table(data):
+    table = returns_or_studio_error(sm.read_table, data)
+    if table is not None:
+        frame = table[0]
+        for column in returns_or_studio_error(sm.text_columns, frame) or []:
+            returns_or_studio_error(sm.column_texts, frame, column)
+
+
+# --- translation (the dates model) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dates():
+    return get_registry().load("translation-dates")
+
+
+@SETTINGS
+@given(text=odd_text, beam=st.booleans(), width=st.integers(1, 10))
+@with_odd_examples("text", beam=True, width=3)
+@example(text="14 March 2051", beam=True, width=10)
+@example(text=HUGE, beam=True, width=3)
+@example(text=HUGE_MIXED, beam=False, width=1)
+def test_dates_translate(dates, text, beam, width):
+    returns_or_studio_error(dates.translate, text, method="beam" if beam else "greedy", beam_width=width)
+
+
+# --- images ------------------------------------------------------------------------------------------------
+
+MAGIC = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"GIF87a", b"BM", b"RIFF\x00\x00\x00\x00WEBP", b"II*\x00"]
+
+
+def _png(width: int, height: int, mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@SETTINGS
+@given(
+    data=st.one_of(st.binary(max_size=300), st.tuples(st.sampled_from(MAGIC), st.binary(max_size=300)).map(b"".join))
+)
+@example(data=b"")
+@example(data=b"\x89PNG\r\n\x1a\n")
+@example(data=_png(3, 2)[:-20])  # truncated
+@example(data=_png(1, 1, "I;16"))
+@example(data=_png(1, 1, "P"))
+@example(data=_png(1, 1, "LA"))
+@example(data=b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+@example(data=b"\x00" * 1_000_000)
+def test_read_image(data):
+    image = returns_or_studio_error(read_image, data)
+    if image is not None:
+        assert image.mode == "RGB" and min(image.size) >= 1
+
+
+@FEW
+@given(magic=st.sampled_from(MAGIC), tail=st.binary(min_size=0, max_size=64))
+def test_read_image_corrupted_valid_files(magic, tail):
+    """A real PNG with its body replaced after the header, and a real file with junk appended."""
+    good = _png(4, 3)
+    returns_or_studio_error(read_image, good[:33] + tail)
+    returns_or_studio_error(read_image, good + tail)
+    returns_or_studio_error(read_image, magic + good[8:])
+
+
+sizes = st.one_of(
+    st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    st.sampled_from([(1, 1), (1, 300), (300, 1), (2, 1000), (1000, 2), (7, 3)]),
+)
+
+
+@st.composite
+def images(draw) -> Image.Image:
+    height, width = draw(sizes)
+    mode = draw(st.sampled_from(["RGB", "L", "RGBA", "1", "P", "I;16", "F", "LA", "CMYK"]))
+    if mode == "1":
+        return Image.new("1", (width, height), color=draw(st.integers(0, 1)))
+    if mode == "F":
+        return Image.fromarray(draw(arrays(np.float32, (height, width), elements=st.floats(-1e6, 1e6, width=32))))
+    if mode == "I;16":
+        return Image.fromarray(draw(arrays(np.uint16, (height, width))))
+    channels = {"RGB": 3, "L": 1, "RGBA": 4, "P": 1, "LA": 2, "CMYK": 4}[mode]
+    fill = draw(st.sampled_from(["constant", "random"]))
+    if fill == "constant":
+        pixels = np.full((height, width, channels), draw(st.integers(0, 255)), dtype=np.uint8)
+    else:
+        pixels = np.random.default_rng(draw(st.integers(0, 2**16))).integers(0, 256, (height, width, channels))
+    pixels = pixels.astype(np.uint8)
+    if channels == 1:
+        return (
+            Image.fromarray(pixels[..., 0], mode="L").convert(mode) if mode == "P" else Image.fromarray(pixels[..., 0])
+        )
+    if mode == "CMYK":
+        return Image.fromarray(pixels, mode="CMYK")
+    return Image.fromarray(pixels, mode=mode)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> cls.ImageClassifier:
+    return cls.as_image_classifier(get_registry().load("efficientnet-lite0"))
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return seg.as_segmenter(get_registry().load("selfie-segmentation"))
+
+
+@SETTINGS
+@given(image=images())
+def test_classification_predict(classifier, image):
+    result = returns_or_studio_error(classifier.predict, image, top_k=5)
+    if result is not None:
+        assert len(result) == 5 and all(np.isfinite(p) for _, _, p in result)
+
+
+@FEW
+@given(image=images())
+@example(image=Image.new("RGB", (1, 1)))
+def test_classification_inspection(classifier, image):
+    heatmap = returns_or_studio_error(classifier.gradcam, image, 0)
+    if heatmap is not None:
+        assert heatmap.shape == (image.height, image.width)
+    returns_or_studio_error(classifier.preprocess_steps, image)
+
+
+@SETTINGS
+@given(image=images(), threshold=st.floats(0, 1))
+@example(image=Image.new("RGB", (1, 1)), threshold=0.5)
+@example(image=Image.new("RGB", (1, 2000)), threshold=0.0)
+def test_person_segmentation(segmenter, image, threshold):
+    result = returns_or_studio_error(segmenter.segment, image, threshold=threshold)
+    if result is not None:
+        assert result.labels.shape == (image.height, image.width)
+        seg.colour_mask(result)
+        seg.area_shares(result)
