@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt tools/fetch_extras.py
 	touch $@
 
 run: setup
-	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(VENV)/bin/streamlit run app.py \
+	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(PY) tools/serve.py \
 		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
 lint: setup

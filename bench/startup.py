@@ -4,10 +4,10 @@ Memory: a fresh Python process loads every default model with a local or embedde
 another through the registry, and reports its RSS (psutil) after each load, and its peak RSS (the
 kernel's high-water mark, which psutil does not expose), against the 3 GB target on CPU.
 
-Cold start: `streamlit run app.py` with STUDIO_WARMUP=1 on a free port, timed from the launch to
-/_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand), and to
+Cold start: `tools/serve.py` (what `make run` starts) with STUDIO_WARMUP=1 on a free port, timed from
+the launch to /_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand), and to
 the home page's "Models ready: N of M" reading N == M (reloaded until then, at most 300 s). The
-warm-up thread starts with the first script run, i.e. with that first page."""
+warm-up thread starts with the server."""
 
 import json
 import os
@@ -67,7 +67,7 @@ def cold_start() -> dict[str, float | str]:
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
+    command = [sys.executable, "tools/serve.py", "--server.address", "127.0.0.1"]  # what `make run` starts
     command += ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     env = {**os.environ, "STUDIO_WARMUP": "1", "PYTHONUNBUFFERED": "1"}
     figures: dict[str, float | str] = {}

@@ -246,6 +246,7 @@ class Registry:
     specs: dict[str, ModelSpec]
     device: torch.device = field(default_factory=best_device)
     config_error: str | None = None  # why the user's model config could not be read, if it could not
+    _warmup: threading.Thread | None = None
     _models: dict[str, Any] = field(default_factory=dict)
     _status: dict[str, LoadStatus] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -299,7 +300,8 @@ class Registry:
 
     def warm_in_background(self) -> threading.Thread:
         """Load every model that has a local or embedded source, one after another, in a daemon
-        thread, so the first visitor does not wait. Failures are recorded in each model's status."""
+        thread, so the first visitor does not wait. Failures are recorded in each model's status.
+        Started once per registry: later calls return the same thread."""
 
         def warm() -> None:
             for spec in self.list():
@@ -309,9 +311,11 @@ class Registry:
                 except ModelLoadError:
                     continue
 
-        thread = threading.Thread(target=warm, name="model-warmup", daemon=True)
-        thread.start()
-        return thread
+        with self._guard:
+            if self._warmup is None:
+                self._warmup = threading.Thread(target=warm, name="model-warmup", daemon=True)
+                self._warmup.start()
+            return self._warmup
 
 
 def _describe_failure(spec: ModelSpec, exc: Exception) -> str:

@@ -184,6 +184,8 @@ def test_warm_up_loads_available_models_and_skips_hub_only_ones():
         spec(id="hub-only", hub_id="org/model"),
     ]
     registry = reg.Registry.from_specs(specs)
-    registry.warm_in_background().join(timeout=30)
+    thread = registry.warm_in_background()
+    assert registry.warm_in_background() is thread  # a second call (app.py after tools/serve.py) adds nothing
+    thread.join(timeout=30)
     assert registry.is_loaded("here") and not registry.is_loaded("hub-only")
     assert registry.status("hub-only").state == "not loaded"
