@@ -115,7 +115,9 @@ def vocab_path(corpus: str) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """NFC and Unix newlines, so that 'é' typed two ways or a pasted CRLF is one known character."""
+    """NFC and Unix newlines, so that 'é' typed two ways or a pasted CRLF is one known character. Lone
+    surrogates (invalid Unicode, which the Rust tokenizers reject with a TypeError) become U+FFFD."""
+    text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 

@@ -402,6 +402,12 @@ def load_tfidf(location: str, device: torch.device) -> TfidfClassifier:
 # ----------------------------------------------------------------------------- transformers
 
 
+def without_surrogates(text: str) -> str:
+    """Lone surrogates (invalid Unicode from a bad decode) as U+FFFD: the Rust tokenizers raise a
+    TypeError on them. prepare_text already blanks them; this covers the raw batch lines."""
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 class TransformerClassifier(SentimentClassifier):
     """Any transformers sequence classifier (the fine-tuned MiniLM or a user's model).
     Label names come from the model's config; the "positive" one is the label whose name contains
@@ -415,7 +421,8 @@ class TransformerClassifier(SentimentClassifier):
         self.positive = named[0] if named else len(self.labels) - 1
 
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> Prediction:
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
+        texts = [without_surrogates(text) for text in texts]
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
         return self.predict_ids(encoded, batch_size)
 
     def predict_ids(self, id_lists: Sequence[list[int]], batch_size: int = 64) -> Prediction:
@@ -434,7 +441,9 @@ class TransformerClassifier(SentimentClassifier):
     def explain(self, text: str) -> Explanation:
         # The word pieces the model reads (truncated as in predict), then the same pieces with one
         # left out at a time, all in one batch.
-        encoded = self.tokenizer(text, truncation=True, max_length=self.max_tokens, return_special_tokens_mask=True)
+        encoded = self.tokenizer(
+            without_surrogates(text), truncation=True, max_length=self.max_tokens, return_special_tokens_mask=True
+        )
         ids = encoded["input_ids"]
         positions = [i for i, special in enumerate(encoded["special_tokens_mask"]) if not special]
         variants = [ids] + [ids[:i] + ids[i + 1 :] for i in positions]

@@ -162,7 +162,9 @@ def check_text(text: str) -> str:
         raise InputError("Type a sentence to translate.")
     if len(text) > MAX_INPUT_CHARS:
         raise InputError(f"The text is {len(text):,} characters long; translate at most {MAX_INPUT_CHARS:,} at a time.")
-    return text
+    # lone surrogates (a bad decode upstream) are not valid Unicode: the Rust tokenizers raise a TypeError on
+    # them, so they become U+FFFD like any undecodable byte, and then an unknown character with its notice
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 def unknown_notice(chars: set[str]) -> list[str]:
