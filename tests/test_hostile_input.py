@@ -23,14 +23,14 @@ from models.images import read_image
 from models.registry import get_registry
 
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
-FEW = settings(SETTINGS, max_examples=8)
-IMAGES = settings(SETTINGS, max_examples=25)
+FEW = settings(SETTINGS, max_examples=15)
+IMAGES = settings(SETTINGS, max_examples=40)
 
 HUGE = "a" * 1_000_000  # 1 MB of one letter
 HUGE_MIXED = ("Tuesday 14 March 2051 😀 مرحبا \u0301\u200b\x00 " * 25_000)[:1_000_000]
