@@ -14,6 +14,8 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from models import analogies as an
+from models import analogies_bias as bias
+from models import analogies_train as train
 from models import classification as cls
 from models import generation as gen
 from models import segmentation as seg
@@ -127,6 +129,31 @@ def test_word_lists(vectors, text):
         returns_or_studio_error(vectors.doesnt_match, words)
         returns_or_studio_error(vectors.project_2d, words[:50])
     returns_or_studio_error(vectors.doesnt_match, text.split(",")[:10])
+
+
+@SETTINGS
+@given(pairs=st.lists(st.tuples(odd_text, odd_text), max_size=3), probe=odd_text, words=st.lists(odd_text, max_size=3))
+@example(pairs=[("he", "he")], probe="doctor", words=["nurse"])
+@example(pairs=[("he", "she"), ("\u200bman", "WOMAN")], probe="doctor", words=["nurse", HUGE])
+def test_bias_tools(vectors, pairs, probe, words):
+    direction = returns_or_studio_error(bias.bias_direction, vectors, pairs)
+    if direction is not None:
+        returns_or_studio_error(bias.occupation_projections, vectors, direction, words)
+        returns_or_studio_error(bias.equalize_pairs, vectors, direction, pairs, probe)
+
+
+@FEW
+@given(text=st.one_of(odd_text, st.lists(odd_text, min_size=50, max_size=120).map(" ".join)))
+@example(text=" ".join(["😀 مرحبا e\u0301 ﬁ"] * 100))
+@example(text="the cat sat. " * 80)
+@example(text=" ".join(chr(0x4E00 + i % 40) + "\u0301\u200f😀" for i in range(400)))  # trains: 40 CJK words
+@example(text=HUGE)
+@example(text=HUGE_MIXED)
+def test_train_word_vectors(text):
+    for algorithm in ("skip-gram", "FastText"):
+        trained = returns_or_studio_error(train.train_word_vectors, text, algorithm, vector_size=8, epochs=1)
+        if trained is not None:
+            returns_or_studio_error(trained.neighbours, trained.words[0], topn=3)
 
 
 # --- text generation (char-level LMs; SmolLM2 is too slow for a property test) ---------------------
