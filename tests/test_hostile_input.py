@@ -368,11 +368,15 @@ def test_classification_predict(classifier, image):
 @FEW
 @given(image=images())
 @example(image=Image.new("RGB", (1, 1)))
+@example(image=Image.new("RGB", (1, 2048)))
+@example(image=Image.new("L", (2048, 1)))
 def test_classification_inspection(classifier, image):
     heatmap = returns_or_studio_error(classifier.gradcam, image, 0)
     if heatmap is not None:
         assert heatmap.shape == (image.height, image.width)
     returns_or_studio_error(classifier.preprocess_steps, image)
+    for layer in {classifier.layer_names()[0], classifier.layer_names()[-1]}:
+        returns_or_studio_error(classifier.feature_maps, image, layer)
 
 
 @IMAGES
@@ -385,3 +389,23 @@ def test_person_segmentation(segmenter, image, threshold):
         assert result.labels.shape == (image.height, image.width)
         seg.colour_mask(result)
         seg.area_shares(result)
+        seg.mask_png(result)
+        rgb = image.convert("RGB")
+        seg.overlay(rgb, result, opacity=0.5)
+        seg.cutout(rgb, result.alpha)
+        seg.replace_background(rgb, result.alpha, seg.blurred_background(rgb))
+
+
+@FEW
+@given(image=images(), threshold=st.floats(0.01, 0.99))
+@example(image=Image.new("RGB", (1, 1)), threshold=0.5)
+@example(image=Image.new("RGB", (1, 2048), "red"), threshold=0.5)
+@example(image=Image.new("RGB", (2048, 1), "blue"), threshold=0.3)
+def test_object_segmentation(classifier, image, threshold):
+    """Object mode: the classifier's Grad-CAM for its top class, refined by GrabCut."""
+    rgb = image.convert("RGB")
+    top = classifier.predict(rgb, top_k=1)[0][1]
+    steps = returns_or_studio_error(seg.grabcut_refine, rgb, classifier.gradcam(rgb, top), threshold)
+    if steps is not None:
+        assert steps.mask.shape == (rgb.height, rgb.width)
+        seg.seed_picture(steps.seeds)
