@@ -188,6 +188,8 @@ class DateTranslator(Translator):
 
     def preprocess(self, text: str) -> Source:
         text = normalise(check_text(text))
+        if not text:  # only accents or other combining marks, which normalise drops
+            raise InputError("Type a date to translate: there are no letters, digits or punctuation in this text.")
         notices = []
         if len(text) > MAX_SOURCE_CHARS:
             notices.append(f"Only the first {MAX_SOURCE_CHARS} characters are read (the model's limit).")
