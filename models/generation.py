@@ -28,6 +28,7 @@ from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel, load_hf
 from models.paths import cache_dir
 from models.registry import ModelSpec
+from models.text import without_surrogates
 
 ASSETS_DIR = "assets/generation"
 CELLS = ("rnn", "lstm", "gru")
@@ -117,7 +118,7 @@ def vocab_path(corpus: str) -> str:
 def normalise_text(text: str) -> str:
     """NFC and Unix newlines, so that 'é' typed two ways or a pasted CRLF is one known character. Lone
     surrogates (invalid Unicode, which the Rust tokenizers reject with a TypeError) become U+FFFD."""
-    text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    text = without_surrogates(text)
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 

@@ -33,6 +33,7 @@ import torch
 from models.errors import InputError, ModelLoadError
 from models.paths import ASSETS, extra_file
 from models.registry import ModelSpec, embedded_path
+from models.text import without_surrogates
 
 LABELS = ("negative", "positive")
 CORPUS = "rotten_tomatoes_corpus_full.csv.bz2"
@@ -400,12 +401,6 @@ def load_tfidf(location: str, device: torch.device) -> TfidfClassifier:
 
 
 # ----------------------------------------------------------------------------- transformers
-
-
-def without_surrogates(text: str) -> str:
-    """Lone surrogates (invalid Unicode from a bad decode) as U+FFFD: the Rust tokenizers raise a
-    TypeError on them. prepare_text already blanks them; this covers the raw batch lines."""
-    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 class TransformerClassifier(SentimentClassifier):

@@ -28,6 +28,7 @@ from models.beam_search import SearchResult, StepFn, beam_search, greedy_search
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel
 from models.registry import ModelSpec
+from models.text import without_surrogates
 from models.translation_dates import (
     BOS,
     EOS,
@@ -162,9 +163,7 @@ def check_text(text: str) -> str:
         raise InputError("Type a sentence to translate.")
     if len(text) > MAX_INPUT_CHARS:
         raise InputError(f"The text is {len(text):,} characters long; translate at most {MAX_INPUT_CHARS:,} at a time.")
-    # lone surrogates (a bad decode upstream) are not valid Unicode: the Rust tokenizers raise a TypeError on
-    # them, so they become U+FFFD like any undecodable byte, and then an unknown character with its notice
-    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return without_surrogates(text)  # then an unknown character, with its notice
 
 
 def unknown_notice(chars: set[str]) -> list[str]:
