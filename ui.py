@@ -1,7 +1,7 @@
 """Streamlit helpers that every page shares: model loading with a spinner, clear errors,
 inputs kept in the URL, the image picker, and the "how it works" expander."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -155,7 +155,7 @@ def image_input(key: str, default_sample: str = "cat (chelsea)") -> Image.Image 
     return sample_image(name)
 
 
-def how_it_works(explanation: str, model_ids: list[str] = ()) -> None:  # type: ignore[assignment]
+def how_it_works(explanation: str, model_ids: Sequence[str] = ()) -> None:
     """The expander at the bottom of every page: the technique in a few sentences, then model cards."""
     with st.expander("How it works", icon=":material/school:"):
         st.markdown(explanation)
