@@ -14,6 +14,7 @@ Sources are tried in this order:
 import functools
 import importlib
 import importlib.util
+import logging
 import os
 import threading
 import time
@@ -28,6 +29,8 @@ import torch
 from models.device import best_device
 from models.errors import ModelLoadError
 from models.paths import REPO_ROOT
+
+log = logging.getLogger("studio.registry")
 
 Task = Literal[
     "word-vectors",
@@ -296,6 +299,8 @@ class Registry:
                 raise ModelLoadError(status.error) from exc
             status.state, status.seconds, status.device = "loaded", time.perf_counter() - start, str(self.device)
             self._models[model_id] = model
+            # One line per load in the server's log: the load test counts them (each model once).
+            log.info("loaded model %s in %.2f s on %s", model_id, status.seconds, status.device)
             return model
 
     def warm_in_background(self) -> threading.Thread:
