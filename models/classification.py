@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from models.batching import MicroBatcher
 from models.device import half_dtype
 from models.efficientnet import CONFIGS, EfficientNetLite
 from models.errors import ModelLoadError, StudioError
@@ -108,6 +109,11 @@ class EfficientNetClassifier(ImageClassifier):
     head: nn.Linear = field(repr=False)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     backbone_id: str = "efficientnet-lite0"
+    batcher: MicroBatcher = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Images from sessions that ask at the same moment go through the network as one batch.
+        self.batcher = MicroBatcher(self._logits_of_batch, name=self.name, max_batch=16)
 
     @property
     def size(self) -> int:
@@ -150,8 +156,12 @@ class EfficientNetClassifier(ImageClassifier):
         return self.net.features(x).float().mean(dim=(2, 3))
 
     def logits(self, image: Image.Image) -> torch.Tensor:
+        return self.batcher(self.preprocess(image))
+
+    def _logits_of_batch(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Preprocessed images, each (1, 3, S, S) -> each one's logits (classes,)."""
         with torch.inference_mode():
-            return self.head(self.pooled(self.preprocess(image)))[0]
+            return list(self.head(self.pooled(torch.cat(images))))
 
     def embed(self, images: list[Image.Image]) -> torch.Tensor:
         """Pooled features (N, 1280) of each image and of its mirror image: (2N, 1280), mirrors second.

@@ -9,7 +9,9 @@ prompt, Decoding)`, which yields one `Step` per new token: its text, probability
 """
 
 import json
+import logging
 import math
+import queue
 import shutil
 import tempfile
 import unicodedata
@@ -24,6 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
+from models.batching import BatchWorker
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel, load_hf
 from models.paths import cache_dir
@@ -39,6 +42,8 @@ MAX_NEW_CHARS = 2000  # bound for character models
 MAX_NEW_TOKENS = 512  # bound for transformer models
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_CACHE = "smollm2-135m-instruct"
+
+log = logging.getLogger("studio.generation")
 
 
 # ---------------------------------------------------------------- character-level models
@@ -140,11 +145,19 @@ class LanguageModel(ABC):
 
     @abstractmethod
     def start(self, ids: list[int]) -> tuple[torch.Tensor, Any]:
-        """Run the prompt; return the logits for the next token (V,) and the state to continue from."""
+        """Run the prompt alone; return the logits for the next token (V,) and its state (a batch of one)."""
 
     @abstractmethod
-    def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
-        """Feed one token; return the next logits (V,) and the new state."""
+    def join(self, states: list[Any]) -> Any:
+        """Several batches' states -> one batched state, rows in order (streams join a running batch)."""
+
+    @abstractmethod
+    def keep(self, state: Any, rows: list[int]) -> Any:
+        """The batched state with only `rows` (finished and abandoned streams leave the batch)."""
+
+    @abstractmethod
+    def advance(self, token_ids: list[int], state: Any) -> tuple[torch.Tensor, Any]:
+        """Feed one token per row; return the next logits (B, V) and the new state."""
 
     @abstractmethod
     def decode(self, ids: list[int]) -> str:
@@ -187,19 +200,31 @@ class CharLanguageModel(LanguageModel):
         logits, state = self.model(torch.tensor([ids], device=self.device))
         return logits[0, -1], state
 
-    def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
-        # One character through the per-layer cells; the state keeps nn.RNN's (L, 1, H) layout.
-        x = self.model.embed(torch.tensor([token_id], device=self.device))  # (1, E)
+    def join(self, states: list[Any]) -> Any:
+        # The recurrent state is (L, B, H), or an (h, c) pair of them for the LSTM: rows stack on dim 1.
+        if self.cell == "lstm":
+            return tuple(torch.cat(parts, dim=1) for parts in zip(*states, strict=True))
+        return torch.cat(states, dim=1)
+
+    def keep(self, state: Any, rows: list[int]) -> Any:
+        index = torch.tensor(rows, device=self.device)
+        if self.cell == "lstm":
+            return tuple(part.index_select(1, index) for part in state)
+        return state.index_select(1, index)
+
+    def advance(self, token_ids: list[int], state: Any) -> tuple[torch.Tensor, Any]:
+        # One character per row through the per-layer cells; the state keeps nn.RNN's (L, B, H) layout.
+        x = self.model.embed(torch.tensor(token_ids, device=self.device))  # (B, E)
         hidden, memory = [], []
         for layer, cell in enumerate(self.cells):
             if self.cell == "lstm":
-                x, c = cell(x, (state[0][layer], state[1][layer]))  # (1, H) each
+                x, c = cell(x, (state[0][layer], state[1][layer]))  # (B, H) each
                 memory.append(c)
             else:
-                x = cell(x, state[layer])  # (1, H)
+                x = cell(x, state[layer])  # (B, H)
             hidden.append(x)
         state = (torch.stack(hidden), torch.stack(memory)) if self.cell == "lstm" else torch.stack(hidden)
-        return self.model.head(x)[0], state
+        return self.model.head(x), state  # (B, V)
 
     def decode(self, ids: list[int]) -> str:
         return self.vocab.decode(ids)
@@ -251,6 +276,38 @@ def load_char_lm(location: str, device: torch.device) -> CharLanguageModel:
 # ---------------------------------------------------------------- transformer models
 
 
+def kv_cache(layers: list[tuple[torch.Tensor, torch.Tensor]]) -> Any:
+    """A transformers cache holding these (keys, values) per layer."""
+    from transformers import DynamicCache
+
+    return DynamicCache(ddp_cache_data=layers)
+
+
+def left_pad(x: torch.Tensor, length: int, dim: int) -> torch.Tensor:
+    """Zeros before `x` along `dim` up to `length`."""
+    shape = list(x.shape)
+    shape[dim] = length - x.shape[dim]
+    return torch.cat([x.new_zeros(shape), x], dim=dim)
+
+
+@dataclass
+class KVBatch:
+    """A transformer's state for a batch of streams: the key/value cache (B, heads, T, d) per layer,
+    the mask of real (1) and padding (0) positions (B, T) or None when there is no padding, and each
+    row's next position (B,)."""
+
+    cache: Any
+    mask: torch.Tensor | None
+    positions: torch.Tensor
+
+    def mask_or_ones(self) -> torch.Tensor:
+        if self.mask is not None:
+            return self.mask
+        return torch.ones(
+            len(self.positions), self.cache.get_seq_length(), dtype=torch.long, device=self.positions.device
+        )
+
+
 class TransformerLanguageModel(LanguageModel):
     """A transformers causal LM and its tokenizer, stepped with a KV cache (`past_key_values`)."""
 
@@ -264,6 +321,8 @@ class TransformerLanguageModel(LanguageModel):
         eos = model.generation_config.eos_token_id
         eos_ids = eos if isinstance(eos, list) else [eos]
         self.stop_ids = {i for i in [*eos_ids, tokenizer.eos_token_id] if i is not None}
+        # Every session's stream runs in one batch; a sliding-window cache cannot be padded that way.
+        self.batcher = None if getattr(model.config, "sliding_window", None) else StreamBatcher(self)
 
     def encode(self, prompt: str, chat: bool = False) -> list[int]:
         prompt = normalise_text(prompt)
@@ -288,16 +347,50 @@ class TransformerLanguageModel(LanguageModel):
             raise InputError(f"The prompt is {len(ids):,} tokens long; {self.name} takes at most {limit:,} here.")
         return ids
 
-    def _forward(self, ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
-        # logits_to_keep=1: only the last position's logits are needed, which skips a (T, V) matmul.
-        out = self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
-        return out.logits[0, -1], out.past_key_values
-
     def start(self, ids: list[int]) -> tuple[torch.Tensor, Any]:
-        return self._forward(torch.tensor([ids], device=self.device), None)
+        # logits_to_keep=1: only the last position's logits are needed, which skips a (T, V) matmul.
+        out = self.model(input_ids=torch.tensor([ids], device=self.device), use_cache=True, logits_to_keep=1)
+        return out.logits[0, -1], KVBatch(out.past_key_values, None, torch.tensor([len(ids)], device=self.device))
 
-    def advance(self, token_id: int, state: Any) -> tuple[torch.Tensor, Any]:
-        return self._forward(torch.tensor([[token_id]], device=self.device), state)
+    def join(self, states: list["KVBatch"]) -> "KVBatch":
+        if len(states) == 1:
+            return states[0]
+        # Prompts differ in length: pad every cache on the left to the longest, and mask the padding.
+        length = max(state.mask_or_ones().shape[1] for state in states)
+        layers = []
+        for layer in range(len(states[0].cache.layers)):
+            keys = [left_pad(state.cache.layers[layer].keys, length, dim=2) for state in states]  # (b, heads, T, d)
+            values = [left_pad(state.cache.layers[layer].values, length, dim=2) for state in states]
+            layers.append((torch.cat(keys), torch.cat(values)))
+        mask = torch.cat([left_pad(state.mask_or_ones(), length, dim=1) for state in states])  # (B, T)
+        return KVBatch(kv_cache(layers), mask, torch.cat([state.positions for state in states]))
+
+    def keep(self, state: "KVBatch", rows: list[int]) -> "KVBatch":
+        index = torch.tensor(rows, device=self.device)
+        mask = state.mask_or_ones().index_select(0, index)
+        first = int(mask.any(dim=0).int().argmax())  # columns before it are padding in every kept row
+        layers = [
+            (layer.keys.index_select(0, index)[:, :, first:], layer.values.index_select(0, index)[:, :, first:])
+            for layer in state.cache.layers
+        ]
+        mask = mask[:, first:]
+        return KVBatch(kv_cache(layers), None if bool(mask.all()) else mask, state.positions.index_select(0, index))
+
+    def advance(self, token_ids: list[int], state: "KVBatch") -> tuple[torch.Tensor, "KVBatch"]:
+        ids = torch.tensor(token_ids, device=self.device)[:, None]  # (B, 1)
+        mask, positions = state.mask, None
+        if mask is not None:  # padded rows: say where each row's real tokens are, and each row's position
+            mask = torch.cat([mask, mask.new_ones(len(token_ids), 1)], dim=1)
+            positions = state.positions[:, None]
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=state.cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        return out.logits[:, -1], KVBatch(out.past_key_values, mask, state.positions + 1)
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
@@ -350,7 +443,10 @@ def as_language_model(loaded: Any, name: str = "") -> LanguageModel:
     if isinstance(loaded, LanguageModel):
         return loaded
     if isinstance(loaded, HFModel) and loaded.task == "causal-lm":
-        return TransformerLanguageModel(loaded.model, loaded.preprocessor, loaded.device, name or "the model")
+        return loaded.wrapper(
+            "language-model",
+            lambda: TransformerLanguageModel(loaded.model, loaded.preprocessor, loaded.device, name or "the model"),
+        )
     raise ModelLoadError(f"{name or type(loaded).__name__} is not a language model this page can run.")
 
 
@@ -417,43 +513,153 @@ def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator)
 
 def generate(lm: LanguageModel, prompt: str, decoding: Decoding, chat: bool = False) -> Iterator[Step]:
     """One Step per new token until a stop token or `decoding.max_new_tokens`; the same seed gives the
-    same text. Bad input raises InputError here, before the first step."""
+    same text. Bad input raises InputError here, before the first step. Transformer models run
+    every session's stream in one shared batch (see `StreamBatcher`); closing the iterator early
+    (a session that goes away) takes the stream out of the batch at its next step."""
     decoding.check(lm)
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InputError(f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}.")
-    return _steps(lm, lm.encode(prompt, chat), decoding)
+    stream = Stream(lm, lm.encode(prompt, chat), decoding)
+    batcher = getattr(lm, "batcher", None)
+    if batcher is None or not batcher.enabled:  # a batch of one, stepped by the reader
+        alone = StreamBatch(lm)
+        alone.add([stream])
+        return stream.results(alone)
+    batcher.submit(stream)
+    return stream.results()
 
 
-def _steps(lm: LanguageModel, ids: list[int], decoding: Decoding) -> Iterator[Step]:
-    generated: list[int] = []
-    shown = ""
-    with torch.inference_mode():
-        logits, state = lm.start(ids)
-        generator = torch.Generator(device=logits.device).manual_seed(decoding.seed)
-    for position in range(decoding.max_new_tokens):
-        with torch.inference_mode():
-            token = choose(logits, decoding, generator)
-            probs = torch.softmax(logits.float(), dim=-1)
-            top = torch.topk(probs, min(decoding.alternatives, probs.numel()))
-            alternatives = tuple(
-                (lm.label(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist(), strict=True)
-            )
-            prob = float(probs[token])
+class Stream:
+    """One request's generation: its prompt ids, decoding and random generator, and the Steps made so
+    far, handed to the reader through a queue when the stream runs in a shared batch."""
+
+    def __init__(self, lm: LanguageModel, ids: list[int], decoding: Decoding):
+        self.lm, self.ids, self.decoding = lm, ids, decoding
+        self.generated: list[int] = []
+        self.shown = ""
+        self.count = 0
+        self.generator: torch.Generator | None = None
+        self.steps: queue.SimpleQueue[Step | BaseException | None] = queue.SimpleQueue()
+        self.abandoned = False  # the reader went away: stop working for it
+
+    def step(self, logits: torch.Tensor) -> Step:
+        """Choose the next token from its logits (V,) and describe the choice."""
+        lm, decoding = self.lm, self.decoding
+        if self.generator is None:  # seeded on the logits' device, once
+            self.generator = torch.Generator(device=logits.device).manual_seed(decoding.seed)
+        token = choose(logits, decoding, self.generator)
+        probs = torch.softmax(logits.float(), dim=-1)
+        top = torch.topk(probs, min(decoding.alternatives, probs.numel()))
+        alternatives = tuple((lm.label(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist(), strict=True))
         stop = lm.is_stop(token)
         text = ""
         if not stop and lm.partial_tokens:
-            generated.append(token)
+            self.generated.append(token)
             # A token can be half of a multi-byte character: decode everything so far, show it once complete.
-            decoded = lm.decode(generated)
+            decoded = lm.decode(self.generated)
             if not decoded.endswith("\ufffd"):
-                text, shown = decoded[len(shown) :], decoded
+                text, self.shown = decoded[len(self.shown) :], decoded
         elif not stop:
             text = lm.decode([token])
-        yield Step(token, text, lm.label(token), prob, alternatives, stop)
-        if stop or position == decoding.max_new_tokens - 1:
-            return
+        self.count += 1
+        return Step(token, text, lm.label(token), float(probs[token]), alternatives, stop)
+
+    def finished(self, step: Step) -> bool:
+        return step.stop or self.count >= self.decoding.max_new_tokens
+
+    def results(self, batch: "StreamBatch | None" = None) -> Iterator[Step]:
+        """The Steps as they are made: by the shared batch's worker thread, or, given a `batch` of
+        this stream alone, by stepping it here. An error in the batch is raised here."""
+        try:
+            while True:
+                while batch is not None and batch.streams and self.steps.empty():
+                    batch.step()
+                item = self.steps.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.abandoned = True
+
+
+class StreamBatch:
+    """Streams of one model generating together: one forward pass per step for all of them."""
+
+    def __init__(self, lm: LanguageModel):
+        self.lm = lm
+        self.streams: list[Stream] = []
+        self.logits: torch.Tensor | None = None  # (B, V): each stream's next-token logits
+        self.state: Any = None
+
+    def add(self, streams: list[Stream]) -> None:
+        """Run each new stream's prompt and join it to the batch."""
+        logits, states = [], []
+        for stream in streams:
+            try:
+                with torch.inference_mode():
+                    row_logits, state = self.lm.start(stream.ids)
+            except Exception as exc:  # reaches that stream's reader only
+                stream.steps.put(exc)
+                continue
+            logits.append(row_logits[None])
+            states.append(state)
+            self.streams.append(stream)
+        if states:
+            with torch.inference_mode():
+                self.logits = torch.cat(([self.logits] if self.logits is not None else []) + logits)
+                self.state = self.lm.join(([self.state] if self.state is not None else []) + states)
+
+    def step(self) -> None:
+        """One token for every stream; finished and abandoned streams leave the batch."""
+        tokens, rows = [], []
         with torch.inference_mode():
-            logits, state = lm.advance(token, state)
+            for row, stream in enumerate(self.streams):
+                if stream.abandoned:
+                    log.info("generation stopped after %d tokens: its reader went away", stream.count)
+                    continue
+                step = stream.step(self.logits[row])
+                stream.steps.put(step)
+                if stream.finished(step):
+                    stream.steps.put(None)  # the reader's end of stream
+                    continue
+                tokens.append(step.token_id)
+                rows.append(row)
+            if len(rows) < len(self.streams):
+                self.streams = [self.streams[row] for row in rows]
+                self.state = self.lm.keep(self.state, rows) if rows else None
+                self.logits = self.logits[rows] if rows else None
+            if rows:
+                self.logits, self.state = self.lm.advance(tokens, self.state)
+
+    def fail(self, exc: BaseException) -> None:
+        """The batch's forward pass failed: every stream in it gets the error."""
+        for stream in self.streams:
+            stream.steps.put(exc)
+        self.streams, self.logits, self.state = [], None, None
+
+
+class StreamBatcher(BatchWorker[Stream]):
+    """Continuous batching for one model: streams that arrive while others run join the batch at its
+    next step (at most `max_streams` at once; more wait in the queue)."""
+
+    def __init__(self, lm: LanguageModel, max_streams: int = 32, max_waiting: int = 64, wait_ms: float = 3.0):
+        super().__init__(lm.name, max_waiting)
+        self.lm, self.max_streams, self.wait_seconds = lm, max_streams, wait_ms / 1000
+
+    def serve(self) -> None:
+        batch = StreamBatch(self.lm)
+        batch.add(self.take(self.max_streams, self.wait_seconds))
+        while batch.streams:
+            if len(batch.streams) < self.max_streams:
+                newcomers = self.take(self.max_streams - len(batch.streams))
+                if newcomers:
+                    batch.add(newcomers)
+            try:
+                batch.step()
+            except Exception as exc:
+                batch.fail(exc)
 
 
 def coloured_html(steps: list[Step], prefix: str = "") -> str:

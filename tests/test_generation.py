@@ -3,6 +3,8 @@ script, the transformer path with a tiny random causal LM loaded as a user model
 
 import json
 import math
+import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,8 +53,8 @@ def test_stepping_through_cells_matches_the_whole_sequence_at_once(cell):
         logits, state = lm.start(ids[:2])
         stepped = [logits]
         for token in ids[2:]:
-            logits, state = lm.advance(token, state)
-            stepped.append(logits)
+            logits, state = lm.advance([token], state)
+            stepped.append(logits[0])
     torch.testing.assert_close(torch.stack(stepped), whole[0, 1:], rtol=1e-4, atol=1e-5)
 
 
@@ -223,6 +225,87 @@ def test_user_causal_lm_prompts_empty_and_chat(tiny_causal_lm):
         lm.encode("  ", chat=True)
     with pytest.raises(InputError, match="between 1 and"):
         gen.generate(lm, "a", gen.Decoding(max_new_tokens=gen.MAX_NEW_TOKENS + 1))
+
+
+# ---------------------------------------------------------------- streams in one batch
+
+BATCH_PROMPTS = ["the cat", "a", "the dog ran in the park and the cat sat", ""]
+
+
+def run_concurrently(lm, prompts, decodings) -> list[list[gen.Step]]:
+    """Start every stream before reading any, so that they share the batch, then read them all."""
+    iterators = [gen.generate(lm, prompt, decoding) for prompt, decoding in zip(prompts, decodings, strict=True)]
+    return [list(steps) for steps in iterators]
+
+
+def count_batch_sizes(module: torch.nn.Module) -> list[int]:
+    """Record the batch size of every forward call of `module` from now on (instrumentation)."""
+    sizes: list[int] = []
+    module.register_forward_pre_hook(lambda _, args, kwargs: sizes.append(len(kwargs["input_ids"])), with_kwargs=True)
+    return sizes
+
+
+def test_streams_batched_together_match_each_run_alone(tiny_causal_lm_folder):
+    spec = user_spec({"task": "causal-lm", "path": str(tiny_causal_lm_folder), "name": "tiny llama"})
+    lm = gen.as_language_model(Registry.from_specs([spec]).load(spec.id), spec.name)
+    decodings = [
+        gen.Decoding(strategy="greedy", max_new_tokens=30),
+        gen.Decoding(temperature=1.2, top_k=40, max_new_tokens=12, seed=1),
+        gen.Decoding(strategy="greedy", max_new_tokens=45),
+        gen.Decoding(top_p=0.9, max_new_tokens=20, seed=5),
+    ]
+    lm.batcher.enabled = False
+    alone = run_concurrently(lm, BATCH_PROMPTS, decodings)
+    lm.batcher.enabled, lm.batcher.wait_seconds = True, 0.5  # the worker waits for all four to arrive
+    sizes = count_batch_sizes(lm.model)
+    together = run_concurrently(lm, BATCH_PROMPTS, decodings)
+    assert max(sizes) == len(BATCH_PROMPTS)  # one forward pass served all four streams
+    assert sizes[-1] == 1  # the longest stream finished on its own after the others left
+    for batched, single in zip(together, alone, strict=True):
+        assert [s.token_id for s in batched] == [s.token_id for s in single]
+        assert [s.text for s in batched] == [s.text for s in single]
+        assert [s.prob for s in batched] == pytest.approx([s.prob for s in single], abs=1e-5)
+
+
+@pytest.mark.parametrize("cell", gen.CELLS)
+def test_char_models_batch_like_they_run_alone(cell):
+    lm = get_registry().load(f"charlm-names-{cell}")
+    prompts, decoding = ["Ann", "", "Christophe"], gen.Decoding(max_new_tokens=15, seed=2)
+    alone = [[s.token_id for s in gen.generate(lm, prompt, decoding)] for prompt in prompts]
+    streams = [gen.Stream(lm, lm.encode(prompt), decoding) for prompt in prompts]
+    batch = gen.StreamBatch(lm)
+    batch.add(streams[:2])
+    batch.step()
+    batch.add(streams[2:])  # a stream joining a running batch
+    assert [[s.token_id for s in stream.results(batch)] for stream in streams] == alone
+
+
+def test_an_abandoned_stream_stops_at_the_next_step(tiny_causal_lm_folder, caplog):
+    spec = user_spec({"task": "causal-lm", "path": str(tiny_causal_lm_folder), "name": "tiny llama"})
+    lm = gen.as_language_model(Registry.from_specs([spec]).load(spec.id), spec.name)
+    # Each forward pass waits for a permit, so the test decides how far the worker gets.
+    permits, calls = threading.Semaphore(0), []
+
+    def wait_for_permit(*_) -> None:
+        permits.acquire()
+        calls.append(1)
+
+    lm.model.register_forward_pre_hook(wait_for_permit)
+    steps = gen.generate(lm, "the cat", gen.Decoding(max_new_tokens=gen.MAX_NEW_TOKENS, seed=0))
+    for _ in range(4):
+        permits.release()
+    first = [next(steps) for _ in range(3)]
+    assert len(first) == 3
+    steps.close()  # the reader goes away, as a closed browser tab does
+    for _ in range(50):
+        permits.release()
+    worker = lm.batcher.worker
+    assert worker is not None
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    # Four permits ran the prompt and three steps; the worker saw the closed stream at most one step later.
+    assert len(calls) <= 5
+    assert re.search(r"generation stopped after [34] tokens: its reader went away", caplog.text)
 
 
 def test_smollm2_is_registered_from_its_package():

@@ -1,0 +1,149 @@
+"""Micro-batching: requests to one shared model from many sessions at once run as one batch.
+
+Thirty students pressing the same button would otherwise start thirty batch-1 forward passes that
+fight over the same cores (each with its own intra-op threads); one forward over a batch of thirty
+costs little more than one. Each model gets a queue and, while there is work, one worker thread:
+
+- `MicroBatcher` (one-shot calls: classify, score): the worker waits a few milliseconds after the
+  first request for others to arrive, runs them as one batch (at most `max_batch`), and hands each
+  caller its own result. Requests that arrive while a batch runs form the next one.
+- `generation.py` builds a continuous batcher on `BatchWorker`: new streams join the running batch
+  at its next step.
+
+The queue is bounded: when it is full a request fails at once with `ServerBusyError` instead of
+waiting for minutes. `STUDIO_BATCHING=0` turns batching off (each call runs in its caller's thread).
+"""
+
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from models.errors import StudioError
+
+Item = TypeVar("Item")  # one request's input
+Answer = TypeVar("Answer")  # one request's output
+
+IDLE_SECONDS = 2.0  # a worker with nothing to do for this long exits; the next request starts another
+
+
+class ServerBusyError(StudioError):
+    """Too many requests are already waiting for this model."""
+
+
+def batching_enabled() -> bool:
+    return os.environ.get("STUDIO_BATCHING", "1") != "0"
+
+
+class BatchWorker(ABC, Generic[Item]):
+    """A bounded queue of requests and, while it is not empty, one worker thread serving it."""
+
+    def __init__(self, name: str, max_waiting: int) -> None:
+        self.name, self.max_waiting = name, max_waiting
+        self.enabled = batching_enabled()
+        self._pending: deque[Item] = deque()
+        self._wakeup = threading.Condition()
+        self._worker: threading.Thread | None = None
+
+    @property
+    def worker(self) -> threading.Thread | None:
+        """The worker thread while there is work (None when idle)."""
+        return self._worker
+
+    @property
+    def waiting(self) -> int:
+        """Requests in the queue, not yet taken by the worker."""
+        return len(self._pending)
+
+    def submit(self, request: Item) -> None:
+        with self._wakeup:
+            if len(self._pending) >= self.max_waiting:
+                raise ServerBusyError(
+                    f"{self.name} is busy: {len(self._pending)} requests are already waiting. Try again in a moment."
+                )
+            self._pending.append(request)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run_worker, name=f"batch: {self.name}", daemon=True)
+                self._worker.start()
+            self._wakeup.notify()
+
+    def take(self, limit: int, wait_seconds: float = 0.0) -> list[Item]:
+        """Up to `limit` pending requests. With `wait_seconds`, wait that long after the first one
+        (or until `limit` are there) so that requests arriving together share a batch."""
+        with self._wakeup:
+            deadline = time.monotonic() + wait_seconds
+            while self._pending and len(self._pending) < limit and (left := deadline - time.monotonic()) > 0:
+                self._wakeup.wait(left)
+            return [self._pending.popleft() for _ in range(min(limit, len(self._pending)))]
+
+    def _run_worker(self) -> None:
+        while True:
+            with self._wakeup:
+                if not self._pending:
+                    self._wakeup.wait(IDLE_SECONDS)
+                if not self._pending:
+                    self._worker = None
+                    return
+            self.serve()
+
+    @abstractmethod
+    def serve(self) -> None:
+        """Take pending requests (`take`) and answer them; called by the worker while any are pending."""
+
+
+@dataclass
+class _Call(Generic[Item, Answer]):
+    item: Item
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class MicroBatcher(BatchWorker[_Call[Item, Answer]]):
+    """`batcher(item)` returns `run_batch([item, ...])`'s answer for that item, computed together with
+    whatever other items arrived within `wait_ms`. If a batch fails, its items are retried one by one,
+    so an error reaches only the caller whose item caused it."""
+
+    def __init__(
+        self,
+        run_batch: Callable[[list[Item]], list[Answer]],
+        name: str,
+        max_batch: int = 32,
+        wait_ms: float = 3.0,
+        max_waiting: int = 256,
+    ) -> None:
+        super().__init__(name, max_waiting)
+        self.run_batch, self.max_batch, self.wait_seconds = run_batch, max_batch, wait_ms / 1000
+
+    def __call__(self, item: Item) -> Answer:
+        if not self.enabled:
+            return self.run_batch([item])[0]
+        call: _Call[Item, Answer] = _Call(item)
+        self.submit(call)
+        call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def serve(self) -> None:
+        calls = self.take(self.max_batch, self.wait_seconds)
+        try:
+            results = self.run_batch([call.item for call in calls])
+            for call, result in zip(calls, results, strict=True):
+                call.result = result
+        except Exception as exc:
+            if len(calls) == 1:
+                calls[0].error = exc
+            else:
+                for call in calls:
+                    try:
+                        call.result = self.run_batch([call.item])[0]
+                    except Exception as alone:
+                        call.error = alone
+        finally:
+            for call in calls:
+                call.done.set()

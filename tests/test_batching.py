@@ -1,0 +1,102 @@
+"""Micro-batching: concurrent calls share batches, each caller gets its own answer (or its own error),
+the queue is bounded, and the real models answer the same batched as alone."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from models.batching import MicroBatcher, ServerBusyError
+from models.classification import as_image_classifier
+from models.images import SAMPLES, sample_image
+from models.registry import get_registry
+from models.sentiment import TRICKY_EXAMPLES, as_classifier
+
+
+def call_together(function, items: list) -> list:
+    """Call `function(item)` from one thread per item, all released at the same moment."""
+    start = threading.Barrier(len(items))
+
+    def call(item):
+        start.wait()
+        return function(item)
+
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(call, items))
+
+
+def test_concurrent_calls_share_batches_and_get_their_own_answers():
+    sizes = []
+
+    def double(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        return [2 * item for item in items]
+
+    batcher = MicroBatcher(double, name="doubler", max_batch=8, wait_ms=200)
+    assert call_together(batcher, list(range(20))) == [2 * i for i in range(20)]
+    assert sum(sizes) == 20 and max(sizes) == 8 and len(sizes) < 20
+
+
+def test_an_error_reaches_only_the_caller_whose_item_caused_it():
+    def checked_square(items: list[int]) -> list[int]:
+        if any(item < 0 for item in items):
+            raise ValueError("negative")
+        return [item * item for item in items]
+
+    batcher = MicroBatcher(checked_square, name="squarer", wait_ms=200)
+
+    def outcome(item: int) -> int | str:
+        try:
+            return batcher(item)
+        except ValueError as exc:
+            return str(exc)
+
+    assert call_together(outcome, [3, -1, 4, 5]) == [9, "negative", 16, 25]
+
+
+def test_a_full_queue_answers_busy_at_once():
+    release = threading.Event()
+
+    def slow(items: list[int]) -> list[int]:
+        release.wait(30)
+        return items
+
+    batcher = MicroBatcher(slow, name="The slow model", max_batch=1, wait_ms=0, max_waiting=2)
+    with ThreadPoolExecutor(3) as pool:
+        running = [pool.submit(batcher, 0)]
+        while batcher.worker is None or batcher.waiting:  # the worker has taken the first call
+            time.sleep(0.01)
+        running += [pool.submit(batcher, 1), pool.submit(batcher, 2)]
+        while batcher.waiting < 2:
+            time.sleep(0.01)
+        with pytest.raises(ServerBusyError, match="The slow model is busy: 2 requests"):
+            batcher(3)
+        release.set()
+        assert [future.result(timeout=30) for future in running] == [0, 1, 2]
+
+
+def test_turned_off_it_runs_in_the_callers_thread():
+    threads = []
+    batcher = MicroBatcher(lambda items: threads.append(threading.current_thread()) or items, name="inline")
+    batcher.enabled = False
+    assert batcher(7) == 7 and threads == [threading.current_thread()] and batcher.worker is None
+
+
+def test_minilm_answers_the_same_batched_as_alone():
+    classifier = as_classifier(get_registry().load("sentiment-minilm"))
+    texts = [text for _, text, _ in TRICKY_EXAMPLES]
+    alone = [classifier.predict([text]).probs[0] for text in texts]
+    together = call_together(lambda text: classifier.predict([text]).probs[0], texts)
+    for batched, single in zip(together, alone, strict=True):
+        assert batched == pytest.approx(single, abs=1e-5)
+
+
+def test_cnn_answers_the_same_batched_as_alone():
+    classifier = as_image_classifier(get_registry().load("efficientnet-lite0"), "Lite0")
+    images = [sample_image(name) for name in list(SAMPLES)[:4]]
+    alone = [classifier.logits(image) for image in images]
+    together = call_together(classifier.logits, images * 2)
+    for batched, single in zip(together, alone * 2, strict=True):
+        torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-4)
