@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import streamlit as st
+import torch
 from PIL import Image
 
 from models.errors import StudioError
@@ -13,7 +14,10 @@ from models.images import SAMPLES, read_image, sample_image
 from models.registry import ModelSpec, get_registry
 
 T = TypeVar("T")
+W = TypeVar("W")
 _URL_KEYS = "_url_keys"
+CPU = torch.device("cpu")
+OUT_OF_MEMORY = "The GPU ran out of memory; this answer was computed on the CPU."
 
 
 def header(title: str, explanation: str) -> None:
@@ -137,6 +141,32 @@ def run_or_report(action: Callable[[], T]) -> T | None:
         return action()
     except StudioError as exc:
         show_error(exc)
+        return None
+
+
+def infer(model_id: str, wrap: Callable[[Any, str], W], run: Callable[[W], T]) -> T | None:
+    """How every page runs its model: `run(wrap(model, name))` on the shared copy of `model_id`
+    (`wrap` as in `select_model`). A project error becomes a message and None, as in `run_or_report`.
+
+    When the GPU runs out of memory (torch.OutOfMemoryError), free its cached blocks, say so, and
+    run again on a CPU copy of the model for this request; the shared copy stays on the GPU for the
+    next one, and the CPU copy is kept for the next out-of-memory error."""
+    model = load_model(model_id)
+    if model is None:
+        return None
+    name = get_registry().get(model_id).name
+    try:
+        return run_or_report(lambda: run(wrap(model, name)))
+    except torch.OutOfMemoryError:
+        pass  # leave the except block first: its traceback holds the failed attempt's tensors
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    st.warning(OUT_OF_MEMORY, icon=":material/memory:")
+    try:
+        with st.spinner(f"Running {name} on the CPU…"):
+            return run_or_report(lambda: run(wrap(get_registry().load(model_id, CPU), name)))
+    except torch.OutOfMemoryError:
+        st.error(f"{name} ran out of memory on the CPU too. Try a shorter input.", icon=":material/error:")
         return None
 
 

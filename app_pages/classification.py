@@ -1,12 +1,13 @@
 """Image classification: a pretrained CNN names what it sees, Grad-CAM shows where it looked, the
 layers show what it computes, and transfer learning teaches it new classes from a few photos."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
 
 import ui
-from models.classification import EfficientNetClassifier, ImageClassifier, as_image_classifier
+from models.classification import EfficientNetClassifier, as_image_classifier
 from models.classification_transfer import (
     EXAMPLE_CLASSES,
     MAX_CLASSES,
@@ -32,8 +33,7 @@ def show_predictions(predictions: list[tuple[str, int, float]]) -> None:
         st.progress(probability, text=f"**{label}** — {probability:.1%}")
 
 
-def show_gradcam(classifier: ImageClassifier, image: Image.Image, class_index: int, opacity: float) -> None:
-    heatmap = ui.run_or_report(lambda: classifier.gradcam(image, class_index))
+def show_gradcam(image: Image.Image, heatmap: np.ndarray | None, opacity: float) -> None:
     if heatmap is not None:
         overlay, raw = st.columns(2)
         overlay.image(overlay_heatmap(image, heatmap, opacity), caption="Grad-CAM over the image")
@@ -52,7 +52,7 @@ if image is None:
     st.stop()
 
 # --- what it sees -------------------------------------------------------------------------------
-predictions = ui.run_or_report(lambda: classifier.predict(image, top_k=5))
+predictions = ui.infer(spec.id, as_image_classifier, lambda model: model.predict(image, top_k=5))
 if predictions is None:
     st.stop()
 photo, result = st.columns([2, 3])
@@ -81,7 +81,8 @@ with predict_tab:
     class_index = st.radio("Explain", list(choices), format_func=choices.get, horizontal=True, key="cls_explain")
     ui.url_state("cls_opacity", 0.5)
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="cls_opacity")
-    show_gradcam(classifier, image, class_index, opacity)
+    heatmap = ui.infer(spec.id, as_image_classifier, lambda model: model.gradcam(image, class_index))
+    show_gradcam(image, heatmap, opacity)
 
 with inside_tab:
     filters = classifier.first_layer_filters()
@@ -97,7 +98,7 @@ with inside_tab:
         if st.session_state["cls_layer"] not in layers:
             st.session_state["cls_layer"] = layers[0]
         layer = st.select_slider("Layer (input side → output side)", layers, key="cls_layer")
-        maps = ui.run_or_report(lambda: classifier.feature_maps(image, layer))
+        maps = ui.infer(spec.id, as_image_classifier, lambda model: model.feature_maps(image, layer))
         if maps is not None:
             st.image(
                 feature_grid(maps),
@@ -189,7 +190,7 @@ with teach_tab:
                 with left:
                     show_predictions(guess)
                 with right:
-                    show_gradcam(new_model, trial, guess[0][1], 0.5)
+                    show_gradcam(trial, ui.run_or_report(lambda: new_model.gradcam(trial, guess[0][1])), 0.5)
         st.download_button(
             "Download the new head (safetensors)",
             head_to_bytes(new_model),

@@ -1,6 +1,8 @@
 """Text generation: a language model writes one token at a time, and every choice is on show."""
 
+import itertools
 import re
+from collections.abc import Iterator
 
 import altair as alt
 import pandas as pd
@@ -25,9 +27,18 @@ def stream_text(steps, collected: list[gen.Step]):
         yield markdown_safe(step.text)
 
 
-def run_generation(lm: gen.LanguageModel, prompt: str, decoding: gen.Decoding, chat: bool) -> list[gen.Step] | None:
+def start_generation(lm: gen.LanguageModel, prompt: str, decoding: gen.Decoding, chat: bool) -> Iterator[gen.Step]:
+    """The steps, with the first one already computed: it runs the whole prompt through the model, so
+    that is where the GPU runs out of memory, and `ui.infer` can still fall back to the CPU there.
+    An out-of-memory error in a later step (while streaming) is not caught."""
+    steps = gen.generate(lm, prompt, decoding, chat)
+    first = list(itertools.islice(steps, 1))  # computed now, inside ui.infer
+    return itertools.chain(first, steps)
+
+
+def run_generation(model_id: str, prompt: str, decoding: gen.Decoding, chat: bool) -> list[gen.Step] | None:
     """Stream the text onto the page and return its steps; None (after a message) on bad input."""
-    steps = ui.run_or_report(lambda: gen.generate(lm, prompt, decoding, chat))
+    steps = ui.infer(model_id, gen.as_language_model, lambda lm: start_generation(lm, prompt, decoding, chat))
     if steps is None:
         return None
     collected: list[gen.Step] = []
@@ -110,7 +121,7 @@ decoding = gen.Decoding(strategy, temperature, int(top_k), top_p, int(length), i
 output = st.empty()
 if clicked:
     with output.container(border=True):
-        steps = run_generation(lm, prompt, decoding, chat)
+        steps = run_generation(spec.id, prompt, decoding, chat)
     st.session_state["generation"] = (
         {"model": spec.id, "prompt": prompt, "chat": chat, "steps": steps} if steps else None
     )

@@ -11,7 +11,7 @@ from PIL import Image
 
 import ui
 from models import segmentation as seg
-from models.classification import as_image_classifier
+from models.classification import ImageClassifier, as_image_classifier
 from models.classification_viz import overlay_heatmap
 from models.images import SAMPLES, sample_image
 from models.segmentation_shapes import CLASS_NAMES, synthetic_sample
@@ -65,13 +65,12 @@ def person_mode() -> list[str]:
     if image is None:
         st.info("Pick a sample, upload a photo or take a picture.")
         return [spec.id]
-    segmenter = seg.as_segmenter(ui.require_model(spec.id), spec.name)
     with right:
         ui.url_state("seg_opacity", 0.6)
         opacity = st.slider("Mask opacity", 0.0, 1.0, step=0.05, key="seg_opacity")
         ui.url_state("seg_threshold", 0.5)
         threshold = st.slider("Threshold", 0.05, 0.95, step=0.05, key="seg_threshold")
-    result = ui.run_or_report(lambda: segmenter.segment(image, threshold))
+    result = ui.infer(spec.id, seg.as_segmenter, lambda segmenter: segmenter.segment(image, threshold))
     if result is None:
         return [spec.id]
 
@@ -204,10 +203,11 @@ def unet_mode() -> list[str]:
 
 
 @st.cache_data(show_spinner="Computing Grad-CAM…", max_entries=16)
-def cached_gradcam(model_id: str, digest: str, _image: Image.Image) -> tuple[list, np.ndarray]:
-    classifier = as_image_classifier(ui.shared_model(model_id))
-    top = classifier.predict(_image, top_k=3)
-    return top, classifier.gradcam(_image, top[0][1])
+def cached_gradcam(
+    model_id: str, digest: str, _image: Image.Image, _classifier: ImageClassifier
+) -> tuple[list, np.ndarray]:
+    top = _classifier.predict(_image, top_k=3)
+    return top, _classifier.gradcam(_image, top[0][1])
 
 
 @st.cache_data(show_spinner="Refining with GrabCut…", max_entries=16)
@@ -223,8 +223,9 @@ def object_mode() -> list[str]:
     if image is None:
         st.info("Pick a sample, upload a photo or take a picture.")
         return [spec.id]
-    ui.require_model(spec.id)  # the first load shows a spinner with the model's name
-    found = ui.run_or_report(lambda: cached_gradcam(spec.id, image_digest(image), image))
+    found = ui.infer(
+        spec.id, as_image_classifier, lambda classifier: cached_gradcam(spec.id, image_digest(image), image, classifier)
+    )
     if found is None:
         return [spec.id]
     top, heatmap = found

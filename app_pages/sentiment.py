@@ -1,6 +1,8 @@
 """Sentiment analysis: a word list with rules, a bag of words, an LSTM and a transformer read the same
 sentence; each gives its verdict and shows the words that decided it."""
 
+from functools import partial
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -14,15 +16,20 @@ DEFAULT_LINES = "A triumph from start to finish.\nTwo hours I will never get bac
 BATCH_RESULT = "sentiment_batch_result"
 
 
+def wrap_classifier(loaded: object, _name: str) -> sm.SentimentClassifier:
+    return sm.as_classifier(loaded)
+
+
+# Cached by model id and text; `_model` (the shared copy, or the CPU copy after the GPU ran out of
+# memory: the same answer) is left out of the key.
 @st.cache_data(max_entries=512, show_spinner=False)
-def analyse(model_id: str, text: str) -> tuple[sm.Prediction, sm.Explanation]:
-    classifier = sm.as_classifier(ui.shared_model(model_id))
-    return classifier.predict([text]), classifier.explain(text)
+def analyse(model_id: str, text: str, _model: sm.SentimentClassifier) -> tuple[sm.Prediction, sm.Explanation]:
+    return _model.predict([text]), _model.explain(text)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def tricky_answers(model_id: str) -> sm.Prediction:
-    return sm.as_classifier(ui.shared_model(model_id)).predict([text for _, text, _ in sm.TRICKY_EXAMPLES])
+def tricky_answers(model_id: str, _model: sm.SentimentClassifier) -> sm.Prediction:
+    return _model.predict([text for _, text, _ in sm.TRICKY_EXAMPLES])
 
 
 ui.header(
@@ -50,7 +57,7 @@ with sentence_tab:
             st.info(notice, icon=":material/info:")
         results = {}
         for model_id in models:
-            answer = ui.run_or_report(lambda model_id=model_id: analyse(model_id, prepared.text))
+            answer = ui.infer(model_id, wrap_classifier, partial(analyse, model_id, prepared.text))
             if answer is not None:
                 results[model_id] = answer
 
@@ -202,7 +209,7 @@ with compare_tab:
         }
     )
     for model_id in models:
-        prediction = ui.run_or_report(lambda model_id=model_id: tricky_answers(model_id))
+        prediction = ui.infer(model_id, wrap_classifier, partial(tricky_answers, model_id))
         if prediction is not None:
             tricky[names[model_id]] = [
                 f"{sm.verdict_emoji(p)} {label}"

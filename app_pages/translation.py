@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models.errors import StudioError
 from models.translation import (
     MAX_BEAM_WIDTH,
+    Translation,
+    Translator,
     apertium_available,
     apertium_translate,
     as_translator,
@@ -50,19 +51,23 @@ ui.url_state("tr_reference", "")
 reference = st.text_input("Reference translation (optional: scores each hypothesis with BLEU)", key="tr_reference")
 
 
-def run(decoding: str):
-    return translator.translate(
-        text, method=decoding, beam_width=width, length_penalty=alpha, max_len=int(max_len) or None
-    )
+def run(model: Translator) -> tuple[Translation, Translation]:
+    """The chosen search's result, and greedy's to compare with."""
+
+    def search(decoding: str) -> Translation:
+        return model.translate(
+            text, method=decoding, beam_width=width, length_penalty=alpha, max_len=int(max_len) or None
+        )
+
+    chosen = search(method)
+    return chosen, chosen if method == "greedy" else search("greedy")
 
 
-try:
-    result = run(method)
-    greedy = result if method == "greedy" else run("greedy")
-except StudioError as exc:
-    ui.show_error(exc)
+outcome = ui.infer(spec.id, as_translator, run)
+if outcome is None:
     ui.sync_url()
     st.stop()
+result, greedy = outcome
 
 for notice in result.notices:
     st.info(notice, icon=":material/info:")

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import pickle
 import threading
 import time
 import tomllib
@@ -250,9 +251,11 @@ class Registry:
     device: torch.device = field(default_factory=best_device)
     config_error: str | None = None  # why the user's model config could not be read, if it could not
     _warmup: threading.Thread | None = None
-    _models: dict[str, Any] = field(default_factory=dict)
-    _status: dict[str, LoadStatus] = field(default_factory=dict)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    # Keyed by (model id, device): None is the shared copy, on `device`; an explicit device (the CPU
+    # fallback after a CUDA out-of-memory error) is a copy of its own.
+    _models: dict[tuple[str, torch.device | None], Any] = field(default_factory=dict)
+    _status: dict[tuple[str, torch.device | None], LoadStatus] = field(default_factory=dict)
+    _locks: dict[tuple[str, torch.device | None], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -272,35 +275,45 @@ class Registry:
             raise ModelLoadError(f"No model with id '{model_id}' is registered.")
         return self.specs[model_id]
 
-    def status(self, model_id: str) -> LoadStatus:
-        return self._status.get(model_id, LoadStatus())
+    def status(self, model_id: str, device: torch.device | None = None) -> LoadStatus:
+        return self._status.get((model_id, device), LoadStatus())
 
-    def is_loaded(self, model_id: str) -> bool:
-        return model_id in self._models
+    def is_loaded(self, model_id: str, device: torch.device | None = None) -> bool:
+        return (model_id, device) in self._models
 
-    def load(self, model_id: str) -> Any:
-        """The loaded model, loading it on first use. Concurrent callers wait for one load."""
-        if model_id in self._models:
-            return self._models[model_id]
+    def load(self, model_id: str, device: torch.device | None = None) -> Any:
+        """The loaded model, loading it on first use. Concurrent callers wait for one load.
+
+        `device=None` is the copy every page shares, on the registry's device. An explicit device
+        (`torch.device("cpu")` for one request after the GPU ran out of memory) gets a separate copy,
+        loaded once and kept, even when it is the registry's own device."""
+        key = (model_id, device)
+        if key in self._models:
+            return self._models[key]
         spec = self.get(model_id)
         with self._guard:
-            lock = self._locks.setdefault(model_id, threading.Lock())
+            lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            if model_id in self._models:
-                return self._models[model_id]
+            if key in self._models:
+                return self._models[key]
+            target = self.device if device is None else device
             status = LoadStatus(state="loading")
-            self._status[model_id] = status
+            self._status[key] = status
             start = time.perf_counter()
             try:
                 status.source = resolve_source(spec)
-                model = spec.loader(status.source.location, self.device)
+                model = spec.loader(status.source.location, target)
             except Exception as exc:  # any loader failure becomes one clear, page-level message
-                status.state, status.error = "failed", _describe_failure(spec, exc)
+                status.state, status.error = "failed", _describe_failure(spec, status.source, exc)
                 raise ModelLoadError(status.error) from exc
-            status.state, status.seconds, status.device = "loaded", time.perf_counter() - start, str(self.device)
-            self._models[model_id] = model
-            # One line per load in the server's log: the load test counts them (each model once).
-            log.info("loaded model %s in %.2f s on %s", model_id, status.seconds, status.device)
+            status.state, status.seconds, status.device = "loaded", time.perf_counter() - start, str(target)
+            self._models[key] = model
+            # One line per load in the server's log: the load test counts them (each model once), so a
+            # fallback copy's line reads differently.
+            if device is None:
+                log.info("loaded model %s in %.2f s on %s", model_id, status.seconds, status.device)
+            else:
+                log.info("loaded a separate %s copy of model %s in %.2f s", status.device, model_id, status.seconds)
             return model
 
     def warm_in_background(self) -> threading.Thread:
@@ -323,10 +336,13 @@ class Registry:
             return self._warmup
 
 
-def _describe_failure(spec: ModelSpec, exc: Exception) -> str:
+def _describe_failure(spec: ModelSpec, source: Source | None, exc: Exception) -> str:
     if isinstance(exc, ModelLoadError):
         return str(exc)
-    return f"Could not load {spec.name}: {type(exc).__name__}: {exc}"
+    where = f" from {source.location}" if source else ""
+    if isinstance(exc, pickle.UnpicklingError):  # torch.load's own message advises weights_only=False: not here
+        return f"Could not load {spec.name}{where}: the file is corrupt or not a PyTorch checkpoint."
+    return f"Could not load {spec.name}{where}: {type(exc).__name__}: {exc}"
 
 
 _registry: Registry | None = None
