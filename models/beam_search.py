@@ -22,7 +22,7 @@ log-probability per token. Results are sorted by `score`, best first.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -94,39 +94,67 @@ def _stack(rows: list[torch.Tensor]) -> torch.Tensor | None:
     return torch.stack(rows) if rows else None
 
 
-@torch.inference_mode()
-def greedy_search(
-    step: StepFn, state: Any, *, start: int, end: int, max_len: int, length_penalty: float = 0.0
-) -> SearchResult:
+class Search:
+    """One search, stepped from outside so that several can share a decoder batch (`run_searches`).
+    `prefixes` (b, t) are its live hypotheses; `advance` takes the decoder's answer for them and
+    returns which of them continue (rows into `prefixes`), or None once the search is over."""
+
+    prefixes: torch.Tensor
+
+    def __init__(self, *, start: int, end: int, max_len: int, length_penalty: float, source_length: int | None):
+        self.start, self.end, self.max_len, self.length_penalty = start, end, max_len, length_penalty
+        self.source_length = source_length  # attention columns past it are padding from a shared batch
+        self.prefixes = torch.tensor([[start]])
+        self.tree = [TreeNode(0, -1, 0, start, 0.0, False)]
+
+    def attention_row(self, attention: torch.Tensor | None, row: int) -> list[torch.Tensor]:
+        if attention is None:
+            return []
+        return [attention[row, ..., : self.source_length].float().cpu()]
+
+    def advance(self, log_probs: torch.Tensor, attention: torch.Tensor | None) -> list[int] | None:
+        raise NotImplementedError
+
+    def result(self) -> SearchResult:
+        raise NotImplementedError
+
+
+class GreedySearch(Search):
     """Take the most likely token at each step until `end` or `max_len` tokens."""
-    prefix = torch.tensor([[start]])
-    tokens: list[int] = []
-    token_log_probs: list[float] = []
-    attention: list[torch.Tensor] = []
-    tree = [TreeNode(0, -1, 0, start, 0.0, False)]
-    while len(tokens) < max_len:
-        log_probs, attn, state = step(prefix, state)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tokens: list[int] = []
+        self.token_log_probs: list[float] = []
+        self.attention: list[torch.Tensor] = []
+
+    def advance(self, log_probs: torch.Tensor, attention: torch.Tensor | None) -> list[int] | None:
         log_prob, best = log_probs[0].max(-1)
         token = int(best)
-        tokens.append(token)
-        token_log_probs.append(float(log_prob))
-        if attn is not None:
-            attention.append(attn[0].float().cpu())
-        tree.append(TreeNode(len(tree), len(tree) - 1, len(tokens), token, sum(token_log_probs), token == end))
-        if token == end:
-            break
-        prefix = torch.cat([prefix, torch.tensor([[token]])], dim=1)
-    total = sum(token_log_probs)
-    hypothesis = Hypothesis(
-        tokens,
-        token_log_probs,
-        total,
-        normalised_score(total, len(tokens), length_penalty),
-        finished=bool(tokens) and tokens[-1] == end,
-        attention=_stack(attention),
-        node=len(tree) - 1,
-    )
-    return SearchResult([hypothesis], tree)
+        self.tokens.append(token)
+        self.token_log_probs.append(float(log_prob))
+        self.attention += self.attention_row(attention, 0)
+        parent = len(self.tree) - 1
+        self.tree.append(
+            TreeNode(parent + 1, parent, len(self.tokens), token, sum(self.token_log_probs), token == self.end)
+        )
+        if token == self.end or len(self.tokens) >= self.max_len:
+            return None
+        self.prefixes = torch.cat([self.prefixes, torch.tensor([[token]])], dim=1)
+        return [0]
+
+    def result(self) -> SearchResult:
+        total = sum(self.token_log_probs)
+        hypothesis = Hypothesis(
+            self.tokens,
+            self.token_log_probs,
+            total,
+            normalised_score(total, len(self.tokens), self.length_penalty),
+            finished=bool(self.tokens) and self.tokens[-1] == self.end,
+            attention=_stack(self.attention),
+            node=len(self.tree) - 1,
+        )
+        return SearchResult([hypothesis], self.tree)
 
 
 @dataclass
@@ -138,7 +166,131 @@ class _Beam:
     node: int
 
 
+class BeamSearch(Search):
+    """Keep the `beam_width` most likely prefixes at each step.
+
+    Each step looks at the 2 * width best one-token extensions of the live beams (by log-probability);
+    among the best `width` of them, those ending in `end` are set aside as finished (so width 1 is
+    exactly greedy search), and the best non-finished ones, up to `width`, live on. The search stops
+    when `width` hypotheses have finished and no live beam's current score beats the worst of them
+    (exact for length_penalty 0, the usual heuristic otherwise), or at `max_len` tokens.
+    The result holds the `n_best` (default: `beam_width`) hypotheses by score.
+    """
+
+    def __init__(self, *, beam_width: int, n_best: int | None = None, **kwargs: Any) -> None:
+        if beam_width < 1:
+            raise ValueError("beam_width must be at least 1")
+        super().__init__(**kwargs)
+        self.width, self.n_best = beam_width, n_best or beam_width
+        self.beams = [_Beam([], [], 0.0, [], 0)]
+        self.finished: list[Hypothesis] = []
+        self.t = 0
+
+    def finish(self, beam: _Beam, done: bool) -> Hypothesis:
+        score = normalised_score(beam.log_prob, len(beam.tokens), self.length_penalty)
+        return Hypothesis(
+            beam.tokens, beam.token_log_probs, beam.log_prob, score, done, _stack(beam.attention), beam.node
+        )
+
+    def advance(self, log_probs: torch.Tensor, attention: torch.Tensor | None) -> list[int] | None:
+        self.t += 1
+        width, vocab = self.width, log_probs.size(-1)
+        totals = torch.tensor([b.log_prob for b in self.beams], device=log_probs.device)[:, None] + log_probs.float()
+        top_totals, top_flat = totals.view(-1).topk(min(2 * width, totals.numel()))
+        keep_rows: list[int] = []
+        next_beams: list[_Beam] = []
+        for rank, (total, flat) in enumerate(zip(top_totals.tolist(), top_flat.tolist(), strict=True)):
+            row, token = divmod(flat, vocab)
+            parent = self.beams[row]
+            node = TreeNode(len(self.tree), parent.node, self.t, token, total, token == self.end)
+            beam = _Beam(
+                [*parent.tokens, token],
+                [*parent.token_log_probs, float(log_probs[row, token])],
+                total,
+                parent.attention + self.attention_row(attention, row),
+                node.id,
+            )
+            if token == self.end:
+                if rank < width:
+                    self.tree.append(node)
+                    self.finished.append(self.finish(beam, done=True))
+            elif len(next_beams) < width:
+                self.tree.append(node)
+                next_beams.append(beam)
+                keep_rows.append(row)
+            if len(next_beams) == width and rank >= width - 1:
+                break
+        self.finished.sort(key=lambda h: h.score, reverse=True)
+        if not next_beams:
+            return None
+        if len(self.finished) >= width:
+            best_live = max(normalised_score(b.log_prob, self.t, self.length_penalty) for b in next_beams)
+            if best_live <= self.finished[width - 1].score:
+                return None
+        if self.t >= self.max_len:  # out of length: the live beams join the finished ones, marked as cut off
+            self.finished += [self.finish(b, done=False) for b in next_beams]
+            return None
+        self.beams = next_beams
+        index = torch.tensor(keep_rows)
+        self.prefixes = torch.cat([self.prefixes[index], torch.tensor([[b.tokens[-1]] for b in next_beams])], dim=1)
+        return keep_rows
+
+    def result(self) -> SearchResult:
+        ranked = sorted(self.finished, key=lambda h: h.score, reverse=True)[: self.n_best]
+        return SearchResult(ranked, self.tree)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How to search: the same for any decoder, turned into a `Search` once its tokens are known."""
+
+    method: Literal["greedy", "beam"] = "beam"
+    beam_width: int = 5
+    max_len: int = 50
+    length_penalty: float = 1.0
+    n_best: int | None = None
+
+    def new_search(self, start: int, end: int, source_length: int | None = None) -> Search:
+        common = {"start": start, "end": end, "max_len": self.max_len, "length_penalty": self.length_penalty}
+        if self.method == "greedy":
+            return GreedySearch(**common, source_length=source_length)
+        return BeamSearch(beam_width=self.beam_width, n_best=self.n_best, **common, source_length=source_length)
+
+
 @torch.inference_mode()
+def run_searches(
+    searches: list[Search], step: StepFn, state: Any, reorder: ReorderFn = select_batch
+) -> list[SearchResult]:
+    """Several searches in lockstep over one decoder batch: `state` holds search 0's hypotheses, then
+    search 1's, and so on (one row each at the start); each step calls the decoder once for all of
+    them and keeps the rows each search continues with. Searches that end leave the batch."""
+    live = list(searches)
+    while live:
+        log_probs, attention, state = step(torch.cat([search.prefixes for search in live]), state)
+        keep: list[int] = []
+        continuing: list[Search] = []
+        first = 0
+        for search in live:
+            rows = slice(first, first + len(search.prefixes))
+            kept = search.advance(log_probs[rows], None if attention is None else attention[rows])
+            if kept is not None:
+                keep += [first + row for row in kept]
+                continuing.append(search)
+            first = rows.stop
+        live = continuing
+        if live and keep != list(range(first)):
+            state = reorder(state, torch.tensor(keep))
+    return [search.result() for search in searches]
+
+
+def greedy_search(
+    step: StepFn, state: Any, *, start: int, end: int, max_len: int, length_penalty: float = 0.0
+) -> SearchResult:
+    """Take the most likely token at each step until `end` or `max_len` tokens."""
+    search = GreedySearch(start=start, end=end, max_len=max_len, length_penalty=length_penalty, source_length=None)
+    return run_searches([search], step, state)[0]
+
+
 def beam_search(
     step: StepFn,
     state: Any,
@@ -151,72 +303,14 @@ def beam_search(
     n_best: int | None = None,
     reorder: ReorderFn = select_batch,
 ) -> SearchResult:
-    """Keep the `beam_width` most likely prefixes at each step.
-
-    Each step looks at the 2 * width best one-token extensions of the live beams (by log-probability);
-    among the best `width` of them, those ending in `end` are set aside as finished (so width 1 is
-    exactly greedy search), and the best non-finished ones, up to `width`, live on. The search stops
-    when `width` hypotheses have finished and no live beam's current score beats the worst of them
-    (exact for length_penalty 0, the usual heuristic otherwise), or at `max_len` tokens.
-    Returns the `n_best` (default: `beam_width`) hypotheses by score.
-    """
-    if beam_width < 1:
-        raise ValueError("beam_width must be at least 1")
-    n_best = n_best or beam_width
-    tree = [TreeNode(0, -1, 0, start, 0.0, False)]
-    beams = [_Beam([], [], 0.0, [], 0)]
-    prefixes = torch.tensor([[start]])
-    finished: list[Hypothesis] = []
-
-    def finish(beam: _Beam, done: bool) -> Hypothesis:
-        score = normalised_score(beam.log_prob, len(beam.tokens), length_penalty)
-        return Hypothesis(
-            beam.tokens, beam.token_log_probs, beam.log_prob, score, done, _stack(beam.attention), beam.node
-        )
-
-    for t in range(1, max_len + 1):
-        log_probs, attention, state = step(prefixes, state)
-        vocab = log_probs.size(-1)
-        totals = torch.tensor([b.log_prob for b in beams], device=log_probs.device).unsqueeze(1) + log_probs.float()
-        k = min(2 * beam_width, totals.numel())
-        top_totals, top_flat = totals.view(-1).topk(k)
-        keep_rows: list[int] = []
-        next_beams: list[_Beam] = []
-        for rank, (total, flat) in enumerate(zip(top_totals.tolist(), top_flat.tolist(), strict=True)):
-            row, token = divmod(flat, vocab)
-            parent = beams[row]
-            node = TreeNode(len(tree), parent.node, t, token, total, token == end)
-            rows = [] if attention is None else [attention[row].float().cpu()]
-            beam = _Beam(
-                [*parent.tokens, token],
-                [*parent.token_log_probs, float(log_probs[row, token])],
-                total,
-                parent.attention + rows,
-                node.id,
-            )
-            if token == end:
-                if rank < beam_width:
-                    tree.append(node)
-                    finished.append(finish(beam, done=True))
-            elif len(next_beams) < beam_width:
-                tree.append(node)
-                next_beams.append(beam)
-                keep_rows.append(row)
-            if len(next_beams) == beam_width and rank >= beam_width - 1:
-                break
-        finished.sort(key=lambda h: h.score, reverse=True)
-        if not next_beams:
-            break
-        if len(finished) >= beam_width:
-            best_live = max(normalised_score(b.log_prob, t, length_penalty) for b in next_beams)
-            if best_live <= finished[beam_width - 1].score:
-                break
-        beams = next_beams
-        index = torch.tensor(keep_rows)
-        state = reorder(state, index)
-        prefixes = torch.cat([prefixes[index], torch.tensor([[b.tokens[-1]] for b in beams])], dim=1)
-    else:
-        # Out of length: the live beams join the finished ones, marked as cut off.
-        finished += [finish(b, done=False) for b in beams]
-    ranked = sorted(finished, key=lambda h: h.score, reverse=True)[:n_best]
-    return SearchResult(ranked, tree)
+    """`BeamSearch` over one decoder."""
+    search = BeamSearch(
+        start=start,
+        end=end,
+        beam_width=beam_width,
+        n_best=n_best,
+        max_len=max_len,
+        length_penalty=length_penalty,
+        source_length=None,
+    )
+    return run_searches([search], step, state, reorder)[0]

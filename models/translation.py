@@ -24,7 +24,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from models.beam_search import SearchResult, StepFn, beam_search, greedy_search
+from models.batching import MicroBatcher
+from models.beam_search import SearchResult, SearchSettings, StepFn, run_searches
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel
 from models.registry import ModelSpec
@@ -105,6 +106,11 @@ class Translator:
     def default_max_len(self, source: Source) -> int:
         raise NotImplementedError
 
+    def search(self, source: Source, settings: SearchSettings) -> SearchResult:
+        """Run the search for one source (subclasses may share a decoder batch between requests)."""
+        step, state, start, end = self.start(source)
+        return run_searches([settings.new_search(start, end)], step, state)[0]
+
     def token_label(self, token: int) -> str:
         raise NotImplementedError
 
@@ -125,23 +131,11 @@ class Translator:
         if beam_width > self.vocab_size:
             notices.append(f"The beam width {beam_width} is larger than the vocabulary; using {self.vocab_size}.")
             beam_width = self.vocab_size
-        step, state, start, end = self.start(source)
         max_len = max_len or self.default_max_len(source)
-        if method == "greedy":
-            result = greedy_search(step, state, start=start, end=end, max_len=max_len, length_penalty=length_penalty)
-        else:
-            result = beam_search(
-                step,
-                state,
-                start=start,
-                end=end,
-                beam_width=beam_width,
-                max_len=max_len,
-                length_penalty=length_penalty,
-            )
+        result = self.search(source, SearchSettings(method, beam_width, max_len, length_penalty))
         candidates = [
             Candidate(
-                text=self.detokenize([t for t in h.tokens if t != end]),
+                text=self.detokenize(h.tokens[:-1] if h.finished else h.tokens),  # without the end token
                 tokens=[self.token_label(t) for t in h.tokens],
                 log_prob=h.log_prob,
                 score=h.score,
@@ -231,6 +225,7 @@ class SubwordTranslator(Translator):
     def __init__(self, model: Seq2SeqTransformer, tokenizer: Any, device: torch.device) -> None:
         self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
         self.bos, self.eos, self.unk = (tokenizer.token_to_id(t) for t in ("<s>", "</s>", "<unk>"))
+        self.batcher = MicroBatcher(self._search_together, name=self.name, max_batch=16)
 
     @property
     def vocab_size(self) -> int:
@@ -248,12 +243,26 @@ class SubwordTranslator(Translator):
         return Source([*ids, self.eos], [*tokens, "</s>"], notices)
 
     def start(self, source: Source) -> tuple[StepFn, Any, int, int]:
-        state = self.model.start_decoding(torch.tensor([source.ids], device=self.device))
+        return self._step, self._start_batch([source]), self.bos, self.eos
 
-        def step(prefixes: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
-            return self.model.decode_step(prefixes[:, -1].to(self.device), state)
+    def search(self, source: Source, settings: SearchSettings) -> SearchResult:
+        return self.batcher((source, settings))
 
-        return step, state, self.bos, self.eos
+    def _search_together(self, requests: list[tuple[Source, SearchSettings]]) -> list[SearchResult]:
+        """Requests from several sessions in one decoder batch: the sources padded to the longest,
+        each search stepping its own hypotheses (`run_searches`)."""
+        state = self._start_batch([source for source, _ in requests])
+        searches = [settings.new_search(self.bos, self.eos, len(source.ids)) for source, settings in requests]
+        return run_searches(searches, self._step, state)
+
+    def _start_batch(self, sources: list[Source]) -> dict:
+        longest = max(len(source.ids) for source in sources)
+        pad = self.model.config.pad_id
+        ids = [source.ids + [pad] * (longest - len(source.ids)) for source in sources]
+        return self.model.start_decoding(torch.tensor(ids, device=self.device))  # padding is masked
+
+    def _step(self, prefixes: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        return self.model.decode_step(prefixes[:, -1].to(self.device), state)
 
     def default_max_len(self, source: Source) -> int:
         return min(int(len(source.ids) * 1.5) + 10, self.model.config.max_len)

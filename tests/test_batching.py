@@ -5,6 +5,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ from models.classification import as_image_classifier
 from models.images import SAMPLES, sample_image
 from models.registry import get_registry
 from models.sentiment import TRICKY_EXAMPLES, as_classifier
+from models.translation import as_translator
 
 
 def call_together(function, items: list) -> list:
@@ -100,3 +102,28 @@ def test_cnn_answers_the_same_batched_as_alone():
     together = call_together(classifier.logits, images * 2)
     for batched, single in zip(together, alone * 2, strict=True):
         torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_translations_batched_match_each_alone(method):
+    translator = as_translator(get_registry().load("translation-enes"))
+    texts = ["In the beginning was the Word.", "Love one another.", "The light shines in the darkness.", "Peace."]
+    translator.batcher.enabled = False
+    alone = [translator.translate(text, method, beam_width=3) for text in texts]
+    sizes: list[int] = []
+    hook = translator.model.encoder[0].register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    translator.batcher.enabled, translator.batcher.wait_seconds = True, 0.5  # wait for all four
+    try:
+        together = call_together(lambda text: translator.translate(text, method, beam_width=3), texts)
+    finally:
+        hook.remove()
+        translator.batcher.wait_seconds = 0.003
+    assert sizes == [len(texts)]  # one encoder pass for the four requests
+    for batched, single in zip(together, alone, strict=True):
+        assert [c.text for c in batched.candidates] == [c.text for c in single.candidates]
+        assert [c.score for c in batched.candidates] == pytest.approx([c.score for c in single.candidates], abs=1e-4)
+        assert len(batched.search.tree) == len(single.search.tree)
+        # Attention covers this sentence's own source tokens, not the padding of the shared batch.
+        best = batched.best
+        assert best.attention.shape[0] == len(best.tokens) and best.attention.shape[-1] == len(batched.source.ids)
+        np.testing.assert_allclose(best.attention, single.best.attention, atol=1e-4)
