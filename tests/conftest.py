@@ -48,17 +48,17 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) ->
 
 
 @contextlib.contextmanager
-def streamlit_server(log_name: str = "streamlit.log") -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1; yields its base URL."""
+def streamlit_server(log_name: str = "streamlit.log", like_make_run: bool = False) -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1, its output in test-artifacts/<log_name>;
+    yields its base URL. With `like_make_run`: what `make run` starts instead, `tools/serve.py` with
+    STUDIO_WARMUP=1 (the default models load from the server's start)."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    env = {**os.environ, "STUDIO_WARMUP": "0", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "STUDIO_WARMUP": "1" if like_make_run else "0", "PYTHONUNBUFFERED": "1"}
+    entry = ["tools/serve.py"] if like_make_run else ["-m", "streamlit", "run", "app.py"]
     command = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
+        *entry,
         "--server.address",
         "127.0.0.1",
         "--server.port",
@@ -76,7 +76,11 @@ def streamlit_server(log_name: str = "streamlit.log") -> Iterator[str]:
             yield url
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # sessions still running (a load test): stop it hard
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="session")
