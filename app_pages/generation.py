@@ -2,7 +2,7 @@
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import altair as alt
 import pandas as pd
@@ -27,13 +27,23 @@ def stream_text(steps, collected: list[gen.Step]):
         yield markdown_safe(step.text)
 
 
-def start_generation(lm: gen.LanguageModel, prompt: str, decoding: gen.Decoding, chat: bool) -> Iterator[gen.Step]:
+def start_generation(
+    lm: gen.LanguageModel, prompt: str, decoding: gen.Decoding, chat: bool
+) -> Generator[gen.Step, None, None]:
     """The steps, with the first one already computed: it runs the whole prompt through the model, so
     that is where the GPU runs out of memory, and `ui.infer` can still fall back to the CPU there.
     An out-of-memory error in a later step (while streaming) is not caught."""
     steps = gen.generate(lm, prompt, decoding, chat)
     first = list(itertools.islice(steps, 1))  # computed now, inside ui.infer
-    return itertools.chain(first, steps)
+
+    def first_then_the_rest() -> Generator[gen.Step, None, None]:
+        try:
+            yield from first
+            yield from steps
+        finally:
+            steps.close()  # a session that goes away mid-stream takes its stream out of the model's batch
+
+    return first_then_the_rest()
 
 
 def run_generation(model_id: str, prompt: str, decoding: gen.Decoding, chat: bool) -> list[gen.Step] | None:
@@ -42,7 +52,10 @@ def run_generation(model_id: str, prompt: str, decoding: gen.Decoding, chat: boo
     if steps is None:
         return None
     collected: list[gen.Step] = []
-    st.write_stream(stream_text(steps, collected))
+    try:
+        st.write_stream(stream_text(steps, collected))
+    finally:  # also when Streamlit stops the script because the browser tab closed
+        steps.close()
     return collected
 
 
@@ -120,7 +133,7 @@ decoding = gen.Decoding(strategy, temperature, int(top_k), top_p, int(length), i
 # ---- result: streamed while it is produced, then coloured by each token's probability
 output = st.empty()
 if clicked:
-    with output.container(border=True):
+    with output.container(border=True, key="streaming_text"):
         steps = run_generation(spec.id, prompt, decoding, chat)
     st.session_state["generation"] = (
         {"model": spec.id, "prompt": prompt, "chat": chat, "steps": steps} if steps else None

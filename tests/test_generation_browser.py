@@ -1,8 +1,13 @@
 """The generation page in a real browser, with the real SmolLM2 (its one full load in the tests)."""
 
+import re
+import time
+
 import pytest
 
-from tests.conftest import screenshot, wait_for_app
+from tests.conftest import ARTIFACTS, screenshot, wait_for_app
+
+STOPPED = "generation stopped after"
 
 
 @pytest.mark.browser
@@ -21,3 +26,28 @@ def test_generation_page_with_smollm2(app_url, page):
     assert len(output.strip()) > 3
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1
     screenshot(page, "generation")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_closing_the_tab_mid_generation_stops_the_work(app_url, browser):
+    """A student closes the tab while SmolLM2 writes 512 tokens: the server stops generating for them."""
+    log = ARTIFACTS / "streamlit.log"  # the shared server's output (tests/conftest.py: app_url)
+    stopped_before = log.read_text().count(STOPPED)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    query = "family=Transformer&strategy=greedy&length_causal-lm=512&prompt_causal-lm=Tell+me+a+long+story"
+    tab.goto(f"{app_url}/generation?{query}")
+    wait_for_app(tab, timeout_ms=240_000)
+    tab.get_by_role("button", name="Generate").click()
+    tab.wait_for_function(  # words are streaming into the output box
+        "() => [...document.querySelectorAll('.st-key-streaming_text p')].some(p => p.innerText.length > 10)",
+        timeout=120_000,
+    )
+    context.close()
+    deadline = time.monotonic() + 60
+    while log.read_text().count(STOPPED) == stopped_before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    lines = [line for line in log.read_text().splitlines() if STOPPED in line][stopped_before:]
+    assert lines, "the server kept generating after the tab closed"
+    assert int(re.search(r"after (\d+) tokens", lines[0]).group(1)) < 512
