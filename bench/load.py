@@ -33,6 +33,9 @@ server's peak RSS (VmRSS of the server and any child process sampled every 0.5 s
 VmHWM); the CPU seconds the server and the browser used during the phase, and Chromium's summed
 RSS; the machine's least available memory; and, from the server log's
 `studio.registry: loaded model <id> in ...` lines, how often each model was loaded (once each).
+A page's first failed action in a phase is saved as a screenshot in test-artifacts/load-failures/.
+The server runs without Streamlit's file watcher, so that edits others make in the checkout during the
+run do not reload modules under the users' feet.
 The browser runs on the same machine as the server, so under load the two share its cores.
 """
 
@@ -46,6 +49,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import psutil
@@ -174,6 +178,7 @@ class Outcomes:
     openings: dict[str, list[float]] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
     acting_since: float | None = None  # when every page was open and the actions began
+    screenshots: set[str] = field(default_factory=set)  # pages whose first failure was saved
 
 
 class Serial:
@@ -186,10 +191,22 @@ class Serial:
 
 
 async def error_on_page(page) -> str | None:
-    boxes = page.locator(ERRORS)
-    if await boxes.count():
-        return "error on the page: " + (await boxes.first.inner_text())[:200].replace("\n", " ")
+    with contextlib.suppress(Exception):  # the page may be gone
+        boxes = page.locator(ERRORS)
+        if await boxes.count():
+            return "error on the page: " + (await boxes.first.inner_text(timeout=5_000))[:200].replace("\n", " ")
     return None
+
+
+async def keep_screenshot(page, outcomes: Outcomes, name: str, number: int) -> None:
+    """The page as it was at a page's first failure, in test-artifacts/load-failures/."""
+    if name in outcomes.screenshots:
+        return
+    outcomes.screenshots.add(name)
+    path = ARTIFACTS / "load-failures" / f"{number:04d}-{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(Exception):
+        await page.screenshot(path=str(path), full_page=True, timeout=30_000)
 
 
 async def open_page(page, url: str, timeout_ms: float) -> None:
@@ -250,14 +267,19 @@ async def use_page(
         if page is None:
             return
         for step in range(options.actions):
+            number = serial.next()
             try:
-                seconds = await timed_action(page, action, step, serial.next(), options.timeout_s)
+                seconds = await timed_action(page, action, step, number, options.timeout_s)
             except Exception as exc:
-                outcomes.errors.append((name, f"action {step + 1}: {type(exc).__name__}: {str(exc)[:200]}"))
+                first_line = str(exc).splitlines()[0] if str(exc) else ""
+                problem = f"{type(exc).__name__}: {first_line[:160]}; {await error_on_page(page) or 'no error box'}"
+                outcomes.errors.append((name, f"action {step + 1}: {problem}"))
+                await keep_screenshot(page, outcomes, name, number)
                 continue
             problem = await error_on_page(page)
             if problem:
                 outcomes.errors.append((name, f"action {step + 1}: {problem}"))
+                await keep_screenshot(page, outcomes, name, number)
             else:
                 outcomes.latencies.setdefault(name, []).append(seconds)
     finally:
@@ -407,33 +429,34 @@ def summarise(phase: str, outcomes: Outcomes, started: float, resources: Resourc
     return figures
 
 
-def print_table(figures: dict[str, object], phases: list[str]) -> None:
+def print_phase(figures: dict[str, object], phase: str) -> None:
+    """The phase's lines of the table, printed as soon as the phase is over."""
+
     def cell(key: str) -> str:
         value = figures.get(key)
         return f"{value:6.2f}" if isinstance(value, float) else "     -"
 
-    print("\nAction latency (s) per page: p50 / p95 / max, opening the page p50, actions done, errors")
-    for phase in phases:
+    print(
+        f"\n  {phase}  ({figures[f'{phase}: wall time (s)']:.0f} s, of which acting "
+        f"{figures[f'{phase}: wall time of the actions, once every page was open (s)']:.0f} s; load average after: "
+        f"{figures[f'{phase}: load average (1 min) after']:.2f})"
+    )
+    for name in PAGES:
+        prefix = f"{phase}: {name}"
         print(
-            f"\n  {phase}  ({figures[f'{phase}: wall time (s)']:.0f} s, of which acting "
-            f"{figures[f'{phase}: wall time of the actions, once every page was open (s)']:.0f} s; load average after: "
-            f"{figures[f'{phase}: load average (1 min) after']:.2f})"
+            f"    {name:<15}{cell(f'{prefix} action p50 (s)')} {cell(f'{prefix} action p95 (s)')} "
+            f"{cell(f'{prefix} action max (s)')}   open {cell(f'{prefix} page opening p50 (s)')}   "
+            f"{figures[f'{prefix} actions done']:>3} done  {figures[f'{prefix} errors']:>2} errors"
         )
-        for name in PAGES:
-            prefix = f"{phase}: {name}"
-            print(
-                f"    {name:<15}{cell(f'{prefix} action p50 (s)')} {cell(f'{prefix} action p95 (s)')} "
-                f"{cell(f'{prefix} action max (s)')}   open {cell(f'{prefix} page opening p50 (s)')}   "
-                f"{figures[f'{prefix} actions done']:>3} done  {figures[f'{prefix} errors']:>2} errors"
-            )
-        for message in figures[f"{phase}: error messages"]:
-            print(f"    ! {message}")
-        print(
-            f"    server peak RSS {figures[f'{phase}: server peak RSS, sampled (MB)']:,.0f} MB, least memory "
-            f"available {figures[f'{phase}: least memory available on the machine (MB)']:,.0f} MB, Chromium "
-            f"{figures[f'{phase}: browser peak RSS, summed over its processes (MB)']:,.0f} MB; CPU used: server "
-            f"{figures[f'{phase}: server CPU (s)']:.0f} s, browser {figures[f'{phase}: browser CPU (s)']:.0f} s"
-        )
+    for message in figures[f"{phase}: error messages"]:
+        print(f"    ! {message}")
+    print(
+        f"    server peak RSS {figures[f'{phase}: server peak RSS, sampled (MB)']:,.0f} MB, least memory "
+        f"available {figures[f'{phase}: least memory available on the machine (MB)']:,.0f} MB, Chromium "
+        f"{figures[f'{phase}: browser peak RSS, summed over its processes (MB)']:,.0f} MB; CPU used: server "
+        f"{figures[f'{phase}: server CPU (s)']:.0f} s, browser {figures[f'{phase}: browser CPU (s)']:.0f} s",
+        flush=True,
+    )
 
 
 async def measure(url: str, options: Options) -> dict[str, object]:
@@ -451,10 +474,10 @@ async def measure(url: str, options: Options) -> dict[str, object]:
         "actions per user": options.actions,
         "pages opened at once": options.opening_at_once,
     }
-    phases = []
     try:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+            print("\nAction latency (s) per page: p50 / p95 / max, opening the page p50, actions done, errors")
             started = time.perf_counter()
             figures["models ready"] = await wait_until_models_ready(browser, url)
             figures["warm-up, from the browser's launch (s)"] = time.perf_counter() - started
@@ -465,12 +488,11 @@ async def measure(url: str, options: Options) -> dict[str, object]:
                 started = time.perf_counter()
                 outcomes = await users()
                 figures |= summarise(phase, outcomes, started, resources)
-                phases.append(phase)
+                print_phase(figures, phase)
             await browser.close()
     finally:
         watcher.cancel()
     figures["server peak RSS, VmHWM (MB)"] = high_water_mark_mb(server)
-    print_table(figures, phases)
     return figures
 
 
@@ -490,6 +512,10 @@ def count_model_loads(log: Path) -> dict[str, object]:
 
 def run() -> dict[str, object]:
     options = Options.from_environment()
-    with streamlit_server(LOG_NAME, like_make_run=True) as url:
+    # No file watcher: in a checkout others edit, a changed module would make Streamlit reload it mid-test.
+    with (
+        mock.patch.dict(os.environ, {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}),
+        streamlit_server(LOG_NAME, like_make_run=True) as url,
+    ):
         figures = asyncio.run(measure(url, options))
     return figures | count_model_loads(ARTIFACTS / LOG_NAME)
