@@ -435,7 +435,21 @@ def load_smollm2(location: str, device: torch.device) -> HFModel:
             staging.rename(cached)
         except OSError:  # another process finished first
             shutil.rmtree(staging, ignore_errors=True)
-    return load_hf("causal-lm", str(cached), device)
+    loaded = load_hf("causal-lm", str(cached), device)
+    if device.type == "cpu":
+        half_linear_weights(loaded.model)
+    return loaded
+
+
+def half_linear_weights(model: nn.Module) -> None:
+    """On the CPU, store every Linear layer's weights in fp16 (activations and logits stay fp32):
+    decoding one token reads all the weights, so halving their bytes makes SmolLM2 about 1.8x faster,
+    with probabilities within 0.002 of fp32 (card). CPU only: these layers do not run on CUDA."""
+    try:
+        from torch.ao.quantization import quantize_dynamic
+    except ImportError:  # a future torch without it (it is marked deprecated): stay in fp32
+        return
+    quantize_dynamic(model, {nn.Linear}, dtype=torch.float16, inplace=True)
 
 
 def as_language_model(loaded: Any, name: str = "") -> LanguageModel:

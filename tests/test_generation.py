@@ -308,6 +308,18 @@ def test_an_abandoned_stream_stops_at_the_next_step(tiny_causal_lm_folder, caplo
     assert re.search(r"generation stopped after [34] tokens: its reader went away", caplog.text)
 
 
+def test_fp16_linear_weights_keep_the_greedy_text(tiny_causal_lm_folder):
+    spec = user_spec({"task": "causal-lm", "path": str(tiny_causal_lm_folder), "name": "tiny llama"})
+    lm = gen.as_language_model(Registry.from_specs([spec]).load(spec.id), spec.name)
+    decoding = gen.Decoding(strategy="greedy", max_new_tokens=30)
+    full = list(gen.generate(lm, "the cat", decoding))
+    gen.half_linear_weights(lm.model)
+    assert not any(isinstance(m, torch.nn.Linear) for m in lm.model.modules())  # every one was replaced
+    half = list(gen.generate(lm, "the cat", decoding))
+    assert [s.token_id for s in half] == [s.token_id for s in full]
+    assert [s.prob for s in half] == pytest.approx([s.prob for s in full], abs=2e-3)
+
+
 def test_smollm2_is_registered_from_its_package():
     spec = get_registry().get("smollm2-135m-instruct")
     assert spec.task == "causal-lm" and spec.licence == "Apache-2.0"
