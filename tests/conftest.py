@@ -67,6 +67,9 @@ def streamlit_server(log_name: str = "streamlit.log", like_make_run: bool = Fals
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # No file watcher: an edit in the checkout during a run would make Streamlit reload modules mid-test.
+        "--server.fileWatcherType",
+        "none",
     ]
     with (ARTIFACTS / log_name).open("w") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
