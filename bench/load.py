@@ -50,7 +50,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import psutil
@@ -108,18 +107,7 @@ class Options:
 
 
 # ---------------------------------------------------------------------------------------------- the pages' actions
-# Each action does what a user does for one new result, and returns a selector that is on the page
-# once that result is shown. `serial` is unique per action in the whole run.
-
-
-class Shown(NamedTuple):
-    """The selector of an action's result. `new_only`: it cannot match before the action's own rerun
-    (new text on the page); otherwise the wait also needs the page to have seen a rerun start. Those
-    are counted in the DOM, which can miss a rerun so short that React renders its start and its end
-    together: the quick actions (generation) put new text on the page."""
-
-    selector: str
-    new_only: bool = False
+# Each action does what a user does for one new result. `serial` is unique per action in the whole run.
 
 
 async def pick_sample_photo(page, name: str) -> None:
@@ -127,56 +115,88 @@ async def pick_sample_photo(page, name: str) -> None:
     await page.locator('[role="option"]', has_text=name).first.click()
 
 
-async def new_sentence(page, step: int, serial: int) -> Shown:
+async def new_sentence(page, step: int, serial: int) -> None:
     area = page.get_by_label("Text to analyse")
     await area.fill(f"{SENTENCES[step % len(SENTENCES)]} Seen on night {serial}.")
     await area.press("Control+Enter")
-    return Shown('[data-testid="stMetric"] >> nth=3')  # the fourth model's verdict
 
 
-async def new_date(page, step: int, serial: int) -> Shown:
+async def new_date(page, step: int, serial: int) -> None:
     area = page.locator('[data-testid="stTextArea"] textarea').first
     await area.fill(DATES[step % len(DATES)])
     await area.press("Control+Enter")
-    return Shown('[data-testid="stMarkdownContainer"] h4')  # the best translation
 
 
-async def generate(page, step: int, serial: int) -> Shown:
-    await page.locator('[data-testid="stTextArea"] textarea').first.fill(f"HAMLET\nNight {serial}: to be, or not")
+def in_letters(number: int) -> str:
+    """1 -> 'b', 26 -> 'ba': a number the character models can read (they never saw a digit)."""
+    letters = ""
+    while True:
+        number, rest = divmod(number, 26)
+        letters = chr(ord("a") + rest) + letters
+        if number == 0:
+            return letters
+
+
+async def generate(page, step: int, serial: int) -> None:
+    prompt = f"HAMLET\nNight {in_letters(serial)}: to be, or not"
+    await page.locator('[data-testid="stTextArea"] textarea').first.fill(prompt)
     await page.locator('[data-testid="stBaseButton-primary"]', has_text="Generate").click()
-    return Shown(f'[data-testid="stHtml"]:has-text("Night {serial}:")', new_only=True)  # prompt, then new text
 
 
-async def new_photo_to_classify(page, step: int, serial: int) -> Shown:
+async def new_photo_to_classify(page, step: int, serial: int) -> None:
     await pick_sample_photo(page, CLASSIFICATION_PHOTOS[step % len(CLASSIFICATION_PHOTOS)])
-    return Shown('[data-testid="stProgress"] >> nth=4')  # the fifth of the top 5
 
 
-async def new_photo_to_segment(page, step: int, serial: int) -> Shown:
+async def new_photo_to_segment(page, step: int, serial: int) -> None:
     await pick_sample_photo(page, SEGMENTATION_PHOTOS[step % len(SEGMENTATION_PHOTOS)])
-    return Shown("text=mask over the photo")
 
 
-async def new_analogy(page, step: int, serial: int) -> Shown:
-    words = ANALOGIES[step % len(ANALOGIES)]
-    for label, word in zip(["a", "is to b", "as c is to ?"], words, strict=True):
+async def new_analogy(page, step: int, serial: int) -> None:
+    for label, word in zip(["a", "is to b", "as c is to ?"], ANALOGIES[step % len(ANALOGIES)], strict=True):
         box = page.get_by_label(label, exact=True)
         await box.fill(word)
     await box.press("Enter")
-    a, b, c = words
-    return Shown(f'h3:has-text("{a} is to {b} as {c} is to")', new_only=True)
 
 
-Action = Callable[..., Awaitable[Shown]]
-# page -> (its path with the query string that sets it up, its main action)
-PAGES: dict[str, tuple[str, Action]] = {
-    "analogies": ("analogies", new_analogy),
-    "generation": ("generation?length_char-lm=30", generate),
-    "sentiment": ("sentiment", new_sentence),
-    "translation": ("translation", new_date),
-    "classification": ("classification", new_photo_to_classify),
-    "segmentation": ("segmentation?seg_mode=Person", new_photo_to_segment),
+def analogy_heading(step: int) -> str:
+    """The answer's heading once all three new words are in (each word's commit reruns the page)."""
+    a, b, c = ANALOGIES[step % len(ANALOGIES)]
+    return f'h3:has-text("{a} is to {b} as {c} is to")'
+
+
+@dataclass(frozen=True)
+class TechniquePage:
+    """A technique page under test. An action is over when the page has seen a rerun start or the
+    text of `changes` (CSS) differs from before the action (the rerun counter, kept in the DOM, misses
+    a rerun so short that React renders its start and its end at once), then `result` (a Playwright
+    selector) is shown and the script has stopped running."""
+
+    path: str  # with the query string that sets it up
+    act: Callable[..., Awaitable[None]]
+    result: str | Callable[[int], str]  # or the selector for action number `step`
+    changes: str
+
+
+MAIN_TEXT = '[data-testid="stMain"] [data-testid="stMarkdownContainer"]'
+PAGES: dict[str, TechniquePage] = {
+    "analogies": TechniquePage("analogies", new_analogy, analogy_heading, "h3"),
+    "generation": TechniquePage(
+        "generation?length_char-lm=30", generate, '[data-testid="stHtml"]', '[data-testid="stHtml"]'
+    ),
+    # the fourth model's verdict; the words each model saw
+    "sentiment": TechniquePage("sentiment", new_sentence, '[data-testid="stMetric"] >> nth=3', MAIN_TEXT),
+    "translation": TechniquePage(
+        "translation", new_date, '[data-testid="stMarkdownContainer"] h4', "h4"
+    ),  # the best one
+    # the fifth of the top 5
+    "classification": TechniquePage(
+        "classification", new_photo_to_classify, '[data-testid="stProgress"] >> nth=4', '[data-testid="stProgress"]'
+    ),
+    "segmentation": TechniquePage(
+        "segmentation?seg_mode=Person", new_photo_to_segment, "text=mask over the photo", MAIN_TEXT
+    ),
 }
+TEXT_OF = "(selector) => [...document.querySelectorAll(selector)].map((e) => e.innerText).join('|')"
 
 
 # ---------------------------------------------------------------------------------------------- one user
@@ -230,7 +250,7 @@ async def open_page(page, url: str, timeout_ms: float) -> None:
     )
 
 
-async def timed_action(page, action: Action, step: int, serial: int, timeout_s: float) -> float:
+async def timed_action(page, tested: TechniquePage, step: int, serial: int, timeout_s: float) -> float:
     """Seconds from the action's start until its rerun is over and its result is shown."""
     started = time.perf_counter()
     deadline = started + timeout_s
@@ -238,11 +258,16 @@ async def timed_action(page, action: Action, step: int, serial: int, timeout_s: 
     def left_ms() -> float:
         return max(1.0, (deadline - time.perf_counter()) * 1000)
 
-    before = await page.evaluate("window.__benchReruns")
-    result = await action(page, step, serial)
-    if not result.new_only:
-        await page.wait_for_function("(n) => window.__benchReruns > n", arg=before, timeout=left_ms())
-    await page.wait_for_selector(result.selector, timeout=left_ms())
+    reruns = await page.evaluate("window.__benchReruns")
+    text = await page.evaluate(TEXT_OF, tested.changes)
+    await tested.act(page, step, serial)
+    await page.wait_for_function(
+        f"([reruns, selector, text]) => window.__benchReruns > reruns || ({TEXT_OF})(selector) !== text",
+        arg=[reruns, tested.changes, text],
+        timeout=left_ms(),
+    )
+    result = tested.result(step) if callable(tested.result) else tested.result
+    await page.wait_for_selector(result, timeout=left_ms())
     await page.wait_for_selector(IDLE, timeout=left_ms())
     return time.perf_counter() - started
 
@@ -260,7 +285,7 @@ async def use_page(
 ):
     """One user in their own browser context: open the page, wait for the others, then the page's
     main action `options.actions` times."""
-    path, action = PAGES[name]
+    tested = PAGES[name]
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         page = None
@@ -270,7 +295,7 @@ async def use_page(
                 await context.add_init_script(COUNT_RERUNS)
                 page = await context.new_page()
                 page.set_default_timeout(options.timeout_s * 1000)
-                await open_page(page, f"{base_url}/{path}", options.timeout_s * 1000)
+                await open_page(page, f"{base_url}/{tested.path}", options.timeout_s * 1000)
                 outcomes.openings.setdefault(name, []).append(time.perf_counter() - started)
             except Exception as exc:  # a timeout or a closed page: this user can do nothing more
                 outcomes.errors.append((name, f"opening: {type(exc).__name__}: {str(exc)[:200]}"))
@@ -282,7 +307,7 @@ async def use_page(
         for step in range(options.actions):
             number = serial.next()
             try:
-                seconds = await timed_action(page, action, step, number, options.timeout_s)
+                seconds = await timed_action(page, tested, step, number, options.timeout_s)
             except Exception as exc:
                 first_line = str(exc).splitlines()[0] if str(exc) else ""
                 problem = f"{type(exc).__name__}: {first_line[:160]}; {await error_on_page(page) or 'no error box'}"
