@@ -450,6 +450,10 @@ def half_linear_weights(model: nn.Module) -> None:
     except ImportError:  # a future torch without it (it is marked deprecated): stay in fp32
         return
     quantize_dynamic(model, {nn.Linear}, dtype=torch.float16, inplace=True)
+    # The fp32 weights left (embedding, norms) still point into the memory-mapped checkpoint, which
+    # keeps all of it resident; copies of them let it go (about 0.4 GB less for SmolLM2).
+    for parameter in model.parameters():
+        parameter.data = parameter.data.clone()
 
 
 def as_language_model(loaded: Any, name: str = "") -> LanguageModel:
