@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 import models  # noqa: F401  (puts Hugging Face libraries offline before any page imports them)
-from models.device import best_device
+from models.device import best_device, use_app_thread_policy
 from models.registry import get_registry
 
 PAGES_DIR = Path(__file__).parent / "app_pages"
@@ -79,6 +79,7 @@ def start_warmup() -> bool:
 
 def main() -> None:
     st.set_page_config(page_title="Deep-learning demo studio", page_icon=":material/neurology:", layout="wide")
+    use_app_thread_policy()
     start_warmup()
     sections = technique_pages()
     st.session_state["technique_pages"] = sections  # the home page draws its cards from this

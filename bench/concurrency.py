@@ -21,6 +21,7 @@ import torch
 
 from models import generation as gen
 from models.classification import as_image_classifier
+from models.device import use_app_thread_policy
 from models.images import SAMPLES, sample_image
 from models.registry import get_registry
 from models.sentiment import TRICKY_EXAMPLES, as_classifier
@@ -60,6 +61,7 @@ def compare(name: str, batcher: Any, request: Callable[[int], Any], per_thread: 
 
 
 def run() -> dict[str, float | str]:
+    use_app_thread_policy()  # measure what the app runs
     registry = get_registry()
     figures: dict[str, float | str] = {
         "device": str(registry.device),

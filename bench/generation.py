@@ -1,12 +1,14 @@
 """Generation speed: SmolLM2 tokens/s through our token-by-token loop and through transformers'
 `pipeline("text-generation")` on the same loaded model (greedy, 128 new tokens, batch 1), and
-characters/s of the character-level LSTM. On the registry's device (CUDA when present)."""
+characters/s of the character-level LSTM. On the registry's device (CUDA when present), with the app's CPU
+thread policy (models/device.py: one thread per forward pass unless STUDIO_TORCH_THREADS says otherwise)."""
 
 import time
 
 import torch
 
 from models import generation as gen
+from models.device import use_app_thread_policy
 from models.registry import get_registry
 
 PROMPT = "Once upon a time, in a small village by the sea, there lived"
@@ -35,6 +37,7 @@ def best_seconds(*actions) -> list[tuple[float, float]]:
 def run() -> dict[str, float | str]:
     from transformers import pipeline
 
+    use_app_thread_policy()  # measure what the app runs
     registry = get_registry()
     spec = registry.get("smollm2-135m-instruct")
     hf = registry.load(spec.id)

@@ -2,11 +2,13 @@
 
 Thirty students pressing the same button would otherwise start thirty batch-1 forward passes that
 fight over the same cores (each with its own intra-op threads); one forward over a batch of thirty
-costs little more than one. Each model gets a queue and, while there is work, one worker thread:
+costs far less than thirty. Each model gets a queue and, while there is work, worker threads:
 
-- `MicroBatcher` (one-shot calls: classify, score): the worker waits a few milliseconds after the
-  first request for others to arrive, runs them as one batch (at most `max_batch`), and hands each
-  caller its own result. Requests that arrive while a batch runs form the next one.
+- `MicroBatcher` (one-shot calls: classify, score, translate): a worker waits a few milliseconds
+  after the first request for others to arrive, runs them as one batch (at most `max_batch`), and
+  hands each caller its own result. Requests that arrive while a batch runs form the next one,
+  on a second worker when there is a free core (one worker per CPU core, each forward pass on one
+  thread: see models/device.py).
 - `generation.py` builds a continuous batcher on `BatchWorker`: new streams join the running batch
   at its next step.
 
@@ -40,23 +42,23 @@ def batching_enabled() -> bool:
 
 
 class BatchWorker(ABC, Generic[Item]):
-    """A bounded queue of requests and, while it is not empty, one worker thread serving it."""
+    """A bounded queue of requests and, while it is not empty, up to `max_workers` threads serving it."""
 
-    def __init__(self, name: str, max_waiting: int) -> None:
-        self.name, self.max_waiting = name, max_waiting
+    def __init__(self, name: str, max_waiting: int, max_workers: int = 1) -> None:
+        self.name, self.max_waiting, self.max_workers = name, max_waiting, max_workers
         self.enabled = batching_enabled()
         self._pending: deque[Item] = deque()
         self._wakeup = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._workers: set[threading.Thread] = set()
 
     @property
-    def worker(self) -> threading.Thread | None:
-        """The worker thread while there is work (None when idle)."""
-        return self._worker
+    def workers(self) -> list[threading.Thread]:
+        """The worker threads while there is work (none when idle)."""
+        return list(self._workers)
 
     @property
     def waiting(self) -> int:
-        """Requests in the queue, not yet taken by the worker."""
+        """Requests in the queue, not yet taken by a worker."""
         return len(self._pending)
 
     def submit(self, request: Item) -> None:
@@ -66,14 +68,16 @@ class BatchWorker(ABC, Generic[Item]):
                     f"{self.name} is busy: {len(self._pending)} requests are already waiting. Try again in a moment."
                 )
             self._pending.append(request)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run_worker, name=f"batch: {self.name}", daemon=True)
-                self._worker.start()
-            self._wakeup.notify()
+            if len(self._workers) < self.max_workers:
+                worker = threading.Thread(target=self._run_worker, name=f"batch: {self.name}", daemon=True)
+                self._workers.add(worker)
+                worker.start()
+            self._wakeup.notify_all()
 
     def take(self, limit: int, wait_seconds: float = 0.0) -> list[Item]:
-        """Up to `limit` pending requests. With `wait_seconds`, wait that long after the first one
-        (or until `limit` are there) so that requests arriving together share a batch."""
+        """Up to `limit` pending requests (maybe none, when another worker took them). With
+        `wait_seconds`, wait that long after the first one (or until `limit` are there) so that
+        requests arriving together share a batch."""
         with self._wakeup:
             deadline = time.monotonic() + wait_seconds
             while self._pending and len(self._pending) < limit and (left := deadline - time.monotonic()) > 0:
@@ -86,7 +90,7 @@ class BatchWorker(ABC, Generic[Item]):
                 if not self._pending:
                     self._wakeup.wait(IDLE_SECONDS)
                 if not self._pending:
-                    self._worker = None
+                    self._workers.discard(threading.current_thread())
                     return
             self.serve()
 
@@ -115,8 +119,9 @@ class MicroBatcher(BatchWorker[_Call[Item, Answer]]):
         max_batch: int = 32,
         wait_ms: float = 3.0,
         max_waiting: int = 256,
+        max_workers: int = os.cpu_count() or 1,
     ) -> None:
-        super().__init__(name, max_waiting)
+        super().__init__(name, max_waiting, max_workers)
         self.run_batch, self.max_batch, self.wait_seconds = run_batch, max_batch, wait_ms / 1000
 
     def __call__(self, item: Item) -> Answer:
@@ -131,6 +136,8 @@ class MicroBatcher(BatchWorker[_Call[Item, Answer]]):
 
     def serve(self) -> None:
         calls = self.take(self.max_batch, self.wait_seconds)
+        if not calls:
+            return
         try:
             results = self.run_batch([call.item for call in calls])
             for call, result in zip(calls, results, strict=True):

@@ -112,8 +112,11 @@ class EfficientNetClassifier(ImageClassifier):
     batcher: MicroBatcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Images from sessions that ask at the same moment go through the network as one batch.
+        # Images from sessions that ask at the same moment go through the network as one batch. Only on
+        # the GPU: on the CPU a batch of convolutions costs what its images cost one by one, and the
+        # wait for the batch to fill made 32 concurrent users slower (0.86x, bench/concurrency.py).
         self.batcher = MicroBatcher(self._logits_of_batch, name=self.name, max_batch=16)
+        self.batcher.enabled &= self.device.type == "cuda"
 
     @property
     def size(self) -> int:

@@ -65,10 +65,10 @@ def test_a_full_queue_answers_busy_at_once():
         release.wait(30)
         return items
 
-    batcher = MicroBatcher(slow, name="The slow model", max_batch=1, wait_ms=0, max_waiting=2)
+    batcher = MicroBatcher(slow, name="The slow model", max_batch=1, wait_ms=0, max_waiting=2, max_workers=1)
     with ThreadPoolExecutor(3) as pool:
         running = [pool.submit(batcher, 0)]
-        while batcher.worker is None or batcher.waiting:  # the worker has taken the first call
+        while not batcher.workers or batcher.waiting:  # the worker has taken the first call
             time.sleep(0.01)
         running += [pool.submit(batcher, 1), pool.submit(batcher, 2)]
         while batcher.waiting < 2:
@@ -79,11 +79,22 @@ def test_a_full_queue_answers_busy_at_once():
         assert [future.result(timeout=30) for future in running] == [0, 1, 2]
 
 
+def test_a_second_worker_runs_a_batch_while_the_first_is_busy():
+    both_running = threading.Barrier(2, timeout=30)  # passes only when two batches run at once
+
+    def meet(items: list[int]) -> list[int]:
+        both_running.wait()
+        return items
+
+    batcher = MicroBatcher(meet, name="pair", max_batch=1, wait_ms=0, max_workers=2)
+    assert call_together(batcher, [1, 2]) == [1, 2]
+
+
 def test_turned_off_it_runs_in_the_callers_thread():
     threads = []
     batcher = MicroBatcher(lambda items: threads.append(threading.current_thread()) or items, name="inline")
     batcher.enabled = False
-    assert batcher(7) == 7 and threads == [threading.current_thread()] and batcher.worker is None
+    assert batcher(7) == 7 and threads == [threading.current_thread()] and not batcher.workers
 
 
 def test_minilm_answers_the_same_batched_as_alone():
@@ -99,7 +110,16 @@ def test_cnn_answers_the_same_batched_as_alone():
     classifier = as_image_classifier(get_registry().load("efficientnet-lite0"), "Lite0")
     images = [sample_image(name) for name in list(SAMPLES)[:4]]
     alone = [classifier.logits(image) for image in images]
-    together = call_together(classifier.logits, images * 2)
+    batcher, enabled = classifier.batcher, classifier.batcher.enabled  # off on the CPU by default
+    sizes: list[int] = []
+    hook = classifier.net._conv_stem.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    batcher.enabled, batcher.wait_seconds = True, 0.5
+    try:
+        together = call_together(classifier.logits, images * 2)
+    finally:
+        hook.remove()
+        batcher.enabled, batcher.wait_seconds = enabled, 0.003
+    assert max(sizes) > 1
     for batched, single in zip(together, alone * 2, strict=True):
         torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-4)
 

@@ -299,8 +299,7 @@ def test_an_abandoned_stream_stops_at_the_next_step(tiny_causal_lm_folder, caplo
     steps.close()  # the reader goes away, as a closed browser tab does
     for _ in range(50):
         permits.release()
-    worker = lm.batcher.worker
-    assert worker is not None
+    [worker] = lm.batcher.workers
     worker.join(timeout=30)
     assert not worker.is_alive()
     # Four permits ran the prompt and three steps; the worker saw the closed stream at most one step later.

@@ -17,8 +17,10 @@ from streamlit.web import cli  # noqa: E402
 
 def warm_up() -> None:
     # Imported here, off the main thread, so the server binds its port without waiting for torch.
+    from models.device import use_app_thread_policy
     from models.registry import get_registry
 
+    use_app_thread_policy()
     get_registry().warm_in_background()  # the same process-wide registry app.py uses
 
 
