@@ -38,7 +38,11 @@ def read_image(data: bytes | Path | str, max_side: int = MAX_SIDE) -> Image.Imag
             image.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced size when huge
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError(f"The image is too large to open safely ({exc}).") from exc
+        # Pillow's own limit stops a decompression bomb before its size can be read; its text talks of attacks.
+        raise InputError(
+            f"The image is too large to open safely: images above {MAX_UPLOAD_PIXELS // 1_000_000} megapixels "
+            "are refused."
+        ) from exc
     except UnidentifiedImageError as exc:
         raise InputError("This file is not an image that can be read (try PNG, JPEG, GIF, BMP or WebP).") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
