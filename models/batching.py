@@ -85,14 +85,20 @@ class BatchWorker(ABC, Generic[Item]):
             return [self._pending.popleft() for _ in range(min(limit, len(self._pending)))]
 
     def _run_worker(self) -> None:
-        while True:
+        me = threading.current_thread()
+        try:
+            while True:
+                with self._wakeup:
+                    if not self._pending:
+                        self._wakeup.wait(IDLE_SECONDS)
+                    if not self._pending:  # leave under the lock, so a new request starts a new worker
+                        self._workers.discard(me)
+                        return
+                self.serve()
+        except BaseException:  # serve() failed outside its own handling: the next request starts a worker
             with self._wakeup:
-                if not self._pending:
-                    self._wakeup.wait(IDLE_SECONDS)
-                if not self._pending:
-                    self._workers.discard(threading.current_thread())
-                    return
-            self.serve()
+                self._workers.discard(me)
+            raise
 
     @abstractmethod
     def serve(self) -> None:

@@ -668,16 +668,16 @@ class StreamBatcher(BatchWorker[Stream]):
 
     def serve(self) -> None:
         batch = StreamBatch(self.lm)
-        batch.add(self.take(self.max_streams, self.wait_seconds))
-        while batch.streams:
-            if len(batch.streams) < self.max_streams:
-                newcomers = self.take(self.max_streams - len(batch.streams))
-                if newcomers:
+        try:
+            batch.add(self.take(self.max_streams, self.wait_seconds))
+            while batch.streams:
+                if len(batch.streams) < self.max_streams and (
+                    newcomers := self.take(self.max_streams - len(batch.streams))
+                ):
                     batch.add(newcomers)
-            try:
                 batch.step()
-            except Exception as exc:
-                batch.fail(exc)
+        except Exception as exc:  # reaches every reader in the batch instead of leaving them waiting
+            batch.fail(exc)
 
 
 def coloured_html(steps: list[Step], prefix: str = "") -> str:

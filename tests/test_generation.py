@@ -307,6 +307,25 @@ def test_an_abandoned_stream_stops_at_the_next_step(tiny_causal_lm_folder, caplo
     assert re.search(r"generation stopped after [34] tokens: its reader went away", caplog.text)
 
 
+def test_a_failing_step_reaches_the_reader_and_the_next_stream_works(tiny_causal_lm_folder):
+    spec = user_spec({"task": "causal-lm", "path": str(tiny_causal_lm_folder), "name": "tiny llama"})
+    lm = gen.as_language_model(Registry.from_specs([spec]).load(spec.id), spec.name)
+    calls = []
+
+    def fail_on_the_third_pass(*_) -> None:  # fault injection: the batch's third forward pass breaks
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated failure")
+
+    hook = lm.model.register_forward_pre_hook(fail_on_the_third_pass)
+    greedy = gen.Decoding(strategy="greedy", max_new_tokens=10)
+    steps = gen.generate(lm, "the cat", greedy)
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        list(steps)
+    hook.remove()
+    assert len(list(gen.generate(lm, "the cat", greedy))) == 10
+
+
 def test_fp16_linear_weights_keep_the_greedy_text(tiny_causal_lm_folder):
     spec = user_spec({"task": "causal-lm", "path": str(tiny_causal_lm_folder), "name": "tiny llama"})
     lm = gen.as_language_model(Registry.from_specs([spec]).load(spec.id), spec.name)
