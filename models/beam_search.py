@@ -286,8 +286,8 @@ def run_searches(
 def greedy_search(
     step: StepFn, state: Any, *, start: int, end: int, max_len: int, length_penalty: float = 0.0
 ) -> SearchResult:
-    """Take the most likely token at each step until `end` or `max_len` tokens."""
-    search = GreedySearch(start=start, end=end, max_len=max_len, length_penalty=length_penalty, source_length=None)
+    """`GreedySearch` over one decoder."""
+    search = SearchSettings("greedy", max_len=max_len, length_penalty=length_penalty).new_search(start, end)
     return run_searches([search], step, state)[0]
 
 
@@ -304,13 +304,5 @@ def beam_search(
     reorder: ReorderFn = select_batch,
 ) -> SearchResult:
     """`BeamSearch` over one decoder."""
-    search = BeamSearch(
-        start=start,
-        end=end,
-        beam_width=beam_width,
-        n_best=n_best,
-        max_len=max_len,
-        length_penalty=length_penalty,
-        source_length=None,
-    )
+    search = SearchSettings("beam", beam_width, max_len, length_penalty, n_best).new_search(start, end)
     return run_searches([search], step, state, reorder)[0]

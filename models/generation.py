@@ -644,15 +644,16 @@ class StreamBatch:
                     continue
                 tokens.append(step.token_id)
                 rows.append(row)
+            if not rows:
+                self.streams, self.logits, self.state = [], None, None
+                return
             if len(rows) < len(self.streams):
                 self.streams = [self.streams[row] for row in rows]
-                self.state = self.lm.keep(self.state, rows) if rows else None
-                self.logits = self.logits[rows] if rows else None
-            if rows:
-                self.logits, self.state = self.lm.advance(tokens, self.state)
+                self.state = self.lm.keep(self.state, rows)
+            self.logits, self.state = self.lm.advance(tokens, self.state)
 
     def fail(self, exc: BaseException) -> None:
-        """The batch's forward pass failed: every stream in it gets the error."""
+        """Something in the batch failed (a forward pass, joining a stream): every stream in it gets the error."""
         for stream in self.streams:
             stream.steps.put(exc)
         self.streams, self.logits, self.state = [], None, None

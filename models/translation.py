@@ -242,11 +242,8 @@ class SubwordTranslator(Translator):
             ids, tokens = ids[:limit], tokens[:limit]
         return Source([*ids, self.eos], [*tokens, "</s>"], notices)
 
-    def start(self, source: Source) -> tuple[StepFn, Any, int, int]:
-        return self._step, self._start_batch([source]), self.bos, self.eos
-
     def search(self, source: Source, settings: SearchSettings) -> SearchResult:
-        return self.batcher((source, settings))
+        return self.batcher((source, settings))  # instead of the base class' `start`: see _search_together
 
     def _search_together(self, requests: list[tuple[Source, SearchSettings]]) -> list[SearchResult]:
         """Requests from several sessions in one decoder batch: the sources padded to the longest,
