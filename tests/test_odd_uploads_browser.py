@@ -40,6 +40,17 @@ def expect_text(page, words: str) -> None:
     assert page.locator(f'[data-testid="{ERROR}"]').count() == 0
 
 
+def upload_expecting(page, uploader_key: str, file, message: str | None, result: str) -> None:
+    """Upload `file`: with a `message`, expect that error box and no `result`; with None, expect the page to
+    work and show `result` (a text only a working page shows)."""
+    upload(page, uploader_key, file)
+    if message:
+        expect_box(page, ERROR, message)
+        assert page.get_by_text(result).count() == 0
+    else:
+        expect_text(page, result)
+
+
 def choose_upload(page, prefix: str) -> None:
     page.locator(f".st-key-{prefix}_source").get_by_role("radio", name="Upload").click()
     page.locator(f".st-key-{prefix}_upload").wait_for()
@@ -60,11 +71,8 @@ def test_classification_page_survives_odd_images(page, app_url, odd):
         ("svg", "not an image that can be read"),
     ]
     for kind, message in steps:
-        upload(page, "cls_image_upload", odd[kind])
-        if message:
-            expect_box(page, ERROR, message)
-            assert page.get_by_text("Top 5").count() == 0
-        else:
+        upload_expecting(page, "cls_image_upload", odd[kind], message, "Top 5")
+        if not message:
             expect_text(page, "input, 96x64")
             assert page.get_by_text("Top 5").count() == 1
             assert page.locator('[data-testid="stProgress"]').count() >= 5
@@ -87,12 +95,8 @@ def test_segmentation_page_survives_odd_images(page, app_url, odd):
         ("text_as_jpeg", "not an image that can be read"),
     ]
     for kind, message in steps:
-        upload(page, "seg_upload", odd[kind])
-        if message:
-            expect_box(page, ERROR, message)
-            assert page.get_by_text("mask over the photo").count() == 0
-        else:
-            expect_text(page, "mask over the photo")
+        upload_expecting(page, "seg_upload", odd[kind], message, "mask over the photo")
+        if not message:
             assert page.get_by_text("Legend and area").count() == 1
     screenshot(page, "odd_uploads_segmentation")
 
