@@ -170,9 +170,11 @@ class Seq2SeqTransformer(nn.Module):
             "cache": [None] * len(self.decoder),
         }
 
-    def decode_step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    def decode_step(
+        self, tokens: torch.Tensor, state: dict, need_weights: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """tokens (B,) the newest token of each hypothesis -> log-probs (B, V), cross-attention
-        (B, layers, heads, S), and the state with the caches grown by one position."""
+        (B, layers, heads, S) or None without `need_weights`, and the state with the caches grown by one."""
         offset = 0 if state["cache"][0] is None else state["cache"][0][0].size(2)
         x = self.embed(tokens[:, None], self.target_positions, offset)  # (B, 1, D)
         caches, weights = [], []
@@ -181,7 +183,8 @@ class Seq2SeqTransformer(nn.Module):
             if cache is not None:
                 k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
             caches.append((k, v))
-            x, w = layer(x, (k, v), None, cross, state["mask"], need_weights=True)
-            weights.append(w[:, :, 0])  # (B, H, S)
+            x, w = layer(x, (k, v), None, cross, state["mask"], need_weights)
+            if w is not None:
+                weights.append(w[:, :, 0])  # (B, H, S)
         log_probs = self.logits(x)[:, 0].float().log_softmax(-1)
-        return log_probs, torch.stack(weights, dim=1), {**state, "cache": caches}
+        return log_probs, torch.stack(weights, dim=1) if weights else None, {**state, "cache": caches}
