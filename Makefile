@@ -1,5 +1,5 @@
 # make run   : set up .venv (once) and start the app on 127.0.0.1:8501
-# make test  : set up .venv (once), install Debian's chromium if missing, lint, run pytest
+# make test  : set up .venv (once), install the Debian packages the tests use if missing, lint, run pytest
 # make bench : run the benchmarks (prints tables, writes bench/results/*.json)
 # make train-<name> : retrain one of the committed checkpoints (see training/)
 
@@ -7,10 +7,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
-DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv
+DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv
+# Programs the app uses when present (the page says how to add one that is missing) and the tests need.
+DEBIAN_APP := apertium-eng-spa
+DEBIAN_TEST := chromium $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
-.PHONY: setup run test lint bench chromium training-data
+.PHONY: setup run test lint bench debian-app debian-test training-data
 
 setup: $(STAMP)
 
@@ -24,7 +27,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt tools/fetch_extras.py
 	$(PY) tools/fetch_extras.py
 	touch $@
 
-run: setup
+run: setup debian-app
 	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(PY) tools/serve.py \
 		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
@@ -32,14 +35,19 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: setup chromium lint
+test: setup debian-test lint
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) -m bench
 
-chromium:
-	@command -v chromium >/dev/null || ($(APT_GET) update -qq && $(APT_GET) install -y -qq chromium)
+# Installs what is missing; `make run` goes on without them where apt cannot be used.
+debian-app:
+	@dpkg -s $(DEBIAN_APP) >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_APP)) || \
+		echo "Could not install $(DEBIAN_APP); the app runs without it."
+
+debian-test:
+	@dpkg -s $(DEBIAN_TEST) >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_TEST))
 
 training-data:
 	@dpkg -s $(DEBIAN_TRAINING_DATA) >/dev/null 2>&1 || \
