@@ -4,15 +4,16 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models.translation import (
-    MAX_BEAM_WIDTH,
-    Translation,
-    Translator,
-    apertium_available,
-    apertium_translate,
-    as_translator,
-    sentence_bleu,
+from models.registry import ModelSpec
+from models.translation import MAX_BEAM_WIDTH, Translation, Translator, as_translator, sentence_bleu
+from models.translation_baselines import (
+    APERTIUM_MISSING,
+    apertium_mode,
+    apertium_sentence,
+    comparison_rows,
+    score_translator,
 )
+from models.translation_ibm1 import NULL, words
 from models.translation_plots import attention_heatmap, attention_matrix, beam_tree
 
 ui.header(
@@ -24,7 +25,15 @@ ui.header(
 spec, translator = ui.select_model("translation", "Model", "tr_model", as_translator)
 
 text_key = f"tr_text_{spec.id.replace(':', '_').replace('/', '_')}"  # one remembered sentence per model
-ui.url_state(text_key, translator.example)
+ui.url_state(text_key, translator.examples[0])
+
+
+def use_example() -> None:
+    if st.session_state.get("tr_example"):
+        st.session_state[text_key] = st.session_state["tr_example"]
+
+
+st.pills("Examples", translator.examples, key="tr_example", on_change=use_example)
 text = st.text_area(f"{translator.source_language} → {translator.target_language}", key=text_key, height=80)
 columns = st.columns([1, 1, 1, 1])
 ui.url_state("tr_method", "beam")
@@ -110,7 +119,16 @@ st.caption(
 )
 st.plotly_chart(beam_tree(result.search, result.token_labels, result.search.path(result.search.best)), width="stretch")
 
-st.subheader("Attention")
+
+def english_to_spanish(spec: ModelSpec) -> bool:
+    """Apertium and IBM Model 1 know English -> Spanish only: the project's model, or a user's whose
+    name or location says en-es (e.g. Helsinki-NLP/opus-mt-en-es)."""
+    where = " ".join(filter(None, (spec.name, spec.hub_id, spec.local_path))).lower()
+    return spec.id == "translation-enes" or "en-es" in where
+
+
+compare = english_to_spanish(spec)
+st.subheader("Attention beside IBM Model 1's alignment" if compare else "Attention")
 picked = st.selectbox(
     "Hypothesis",
     range(len(result.candidates)),
@@ -126,16 +144,67 @@ if translator.attention_kind == "layers-heads" and candidate.attention is not No
         "Layer", [None, *range(layers)], format_func=lambda i: "mean of all" if i is None else str(i)
     )
     head = right.selectbox("Head", [None, *range(heads)], format_func=lambda i: "mean of all" if i is None else str(i))
+neural_column, counting_column = st.columns(2) if compare else (st.container(), None)
 if candidate.attention is not None:
     matrix = attention_matrix(candidate, layer, head)
-    st.plotly_chart(attention_heatmap(matrix, result.source.tokens, candidate.tokens), width="stretch")
-    st.caption("Row t: where the decoder looked in the source while choosing output token t.")
+    neural_column.plotly_chart(attention_heatmap(matrix, result.source.tokens, candidate.tokens), width="stretch")
+    neural_column.caption(
+        "Neural attention, learned by gradient descent. Row t: where the decoder looked in the source "
+        "while choosing output token t."
+    )
+ibm1 = ui.load_model("translation-ibm1") if counting_column is not None else None
+if counting_column is not None and ibm1 is not None:
+    english, spanish = words(text), words(candidate.text)
+    alignment = ibm1.alignment(english, spanish)
+    counting_column.plotly_chart(
+        attention_heatmap(alignment, [NULL, *english], spanish, ("English words", "Spanish words"), "P(aligned)"),
+        width="stretch",
+    )
+    counting_column.caption(
+        "IBM Model 1, learned by counting: for each Spanish word, the probability that it translates each "
+        "English word (∅: none of them), from co-occurrence in the training verses alone (EM). It reads "
+        "whole words and never sees word order."
+    )
 
-if spec.id == "translation-enes" and apertium_available():
-    st.subheader("Rule-based baseline (Apertium)")
-    baseline = ui.run_or_report(lambda: apertium_translate(text))
-    if baseline is not None:
-        st.write(baseline)
+if compare:
+    st.subheader("Rules, statistics, neural networks")
+    ruled = None
+    if apertium_mode() is None:
+        st.info(APERTIUM_MISSING, icon=":material/info:")
+    else:
+        ruled = ui.run_or_report(lambda: apertium_sentence(text))
+    rule_column, neural_answer = st.columns(2)
+    rule_column.markdown("**Rule-based (Apertium)**")
+    rule_column.write(ruled if ruled is not None else "—")
+    rule_column.caption(
+        "Dictionaries, a part-of-speech tagger and hand-written transfer rules; `*` marks a word its "
+        "dictionaries lack. It has never seen a Bible."
+    )
+    neural_answer.markdown(f"**Neural ({spec.name})**")
+    neural_answer.write(result.best.text or "(empty)")
+    neural_answer.caption("Learned end to end from verse pairs; the statistical table above only aligns words.")
+    rows = comparison_rows()
+    scored = st.session_state.setdefault("tr_user_scores", {})
+    if spec.id != "translation-enes":
+        verses = 100
+        if st.button(f"Score {spec.name} on the first {verses} test verses (beam 5)", key="tr_score"):
+            bar = st.progress(0.0, text="Translating the test verses…")
+            scored[spec.id] = ui.run_or_report(
+                lambda: score_translator(
+                    lambda source: translator.translate(source, "beam", beam_width=5).best.text,
+                    verses,
+                    lambda done, total: bar.progress(done / total, text=f"Translated {done} of {total} verses…"),
+                )
+            )
+            bar.empty()
+        if scored.get(spec.id):
+            rows.append({"method": f"{spec.name}, beam 5 (first {verses} verses)", **scored[spec.id]})
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(
+            "sacreBLEU and chrF on the 1,000 held-out test verses (World English Bible -> Reina-Valera 1909), "
+            "which none of these models saw in training."
+        )
 
 ui.how_it_works(
     """

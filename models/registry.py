@@ -39,6 +39,7 @@ Task = Literal[
     "causal-lm",
     "text-classification",
     "translation",
+    "word-alignment",
     "image-classification",
     "segmentation",
 ]
@@ -57,6 +58,7 @@ TECHNIQUE_MODULES = (
     "models.generation",
     "models.sentiment",
     "models.translation",
+    "models.translation_baselines",
     "models.classification",
     "models.segmentation",
 )

@@ -13,8 +13,6 @@ Pipeline: `preprocess` (text -> token ids, with notices about anything changed) 
 
 import json
 import math
-import shutil
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,6 +24,7 @@ from safetensors.torch import load_file
 
 from models.batching import MicroBatcher
 from models.beam_search import SearchResult, SearchSettings, StepFn, run_searches
+from models.device import half_dtype
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel
 from models.registry import ModelSpec
@@ -90,7 +89,7 @@ class Translator:
     source_language: str = "input"
     target_language: str = "output"
     attention_kind: Literal["single", "layers-heads"] = "single"
-    example: str = ""
+    examples: tuple[str, ...] = ("",)  # the first is the page's default input
 
     @property
     def vocab_size(self) -> int:
@@ -170,10 +169,10 @@ def unknown_notice(chars: set[str]) -> list[str]:
 class DateTranslator(Translator):
     name = "Dates -> ISO 8601"
     source_language, target_language = "date as people write it", "ISO 8601"
-    example = "Thursday, 14 March 2041"
+    examples = ("Thursday, 14 March 2041", "4. März 2041", "3/4/2041", "le 1er janvier 2100", "5 april 09")
 
     def __init__(self, model: DateSeq2Seq, device: torch.device) -> None:
-        self.model, self.device = model.to(device).eval(), device
+        self.model, self.device = model.to(device, half_dtype(device)).eval(), device
 
     @property
     def vocab_size(self) -> int:
@@ -220,10 +219,17 @@ class SubwordTranslator(Translator):
     name = "English -> Spanish (Bible-trained transformer)"
     source_language, target_language = "English", "Spanish"
     attention_kind = "layers-heads"
-    example = "The light shines in the darkness, and the darkness has not overcome it."
+    examples = (
+        "The light shines in the darkness, and the darkness has not overcome it.",
+        "Love your neighbor as yourself.",
+        "In the beginning God created the heavens and the earth.",
+        "Blessed are the peacemakers, for they shall be called children of God.",
+        "The Lord is my shepherd; I shall not want.",
+        "Ask, and it will be given you.",
+    )
 
     def __init__(self, model: Seq2SeqTransformer, tokenizer: Any, device: torch.device) -> None:
-        self.model, self.tokenizer, self.device = model.to(device).eval(), tokenizer, device
+        self.model, self.tokenizer, self.device = model.to(device, half_dtype(device)).eval(), tokenizer, device
         self.bos, self.eos, self.unk = (tokenizer.token_to_id(t) for t in ("<s>", "</s>", "<unk>"))
         self.batcher = MicroBatcher(self._search_together, name=self.name, max_batch=16)
 
@@ -277,7 +283,7 @@ class HFTranslator(Translator):
     cross-attentions of the last position."""
 
     attention_kind = "layers-heads"
-    example = "The weather is lovely today."
+    examples = ("The weather is lovely today.", "Where is the train station?")
 
     def __init__(self, loaded: HFModel, name: str = "transformers model") -> None:
         self.model, self.tokenizer, self.device = loaded.model, loaded.preprocessor, loaded.device
@@ -452,27 +458,3 @@ def sentence_bleu(hypothesis: str, reference: str, max_order: int = 4) -> Bleu:
             precisions[n - 1] = 100.0 * correct[n - 1] / totals[n - 1]
     score = brevity * math.exp(sum(math.log(p) for p in precisions[:order]) / order)
     return Bleu(score, precisions, brevity)
-
-
-def apertium_available() -> bool:
-    """Debian's rule-based apertium-eng-spa, an optional baseline."""
-    return shutil.which("apertium") is not None and any(
-        (path / "en-es.mode").exists()
-        for path in (
-            __import__("pathlib").Path("/usr/share/apertium/modes"),
-            __import__("pathlib").Path("/usr/local/share/apertium/modes"),
-        )
-    )
-
-
-def apertium_translate(text: str) -> str:
-    """English -> Spanish with apertium (rule-based). Unknown words come back marked with *."""
-    if not apertium_available():
-        raise ModelLoadError("apertium-eng-spa is not installed (`apt-get install apertium-eng-spa`).")
-    try:
-        done = subprocess.run(
-            ["apertium", "en-es"], input=check_text(text), capture_output=True, text=True, timeout=20, check=True
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        raise ModelLoadError(f"apertium failed: {exc}") from exc
-    return done.stdout.strip()

@@ -75,7 +75,15 @@ def attention_matrix(candidate: Candidate, layer: int | None = None, head: int |
     return weights[:, head] if head is not None else weights.mean(axis=1)
 
 
-def attention_heatmap(matrix: np.ndarray, source_tokens: list[str], output_tokens: list[str]) -> go.Figure:
+def attention_heatmap(
+    matrix: np.ndarray,
+    source_tokens: list[str],
+    output_tokens: list[str],
+    titles: tuple[str, str] = ("source tokens", "output tokens"),
+    value: str = "weight",
+) -> go.Figure:
+    """(output, source) weights as a heatmap, output tokens down, source tokens across. Also draws
+    IBM Model 1's alignment probabilities, with other axis `titles` and `value` name."""
     # Repeated labels would merge on a categorical axis, so each carries its position.
     x = [f"{i}:{t}" for i, t in enumerate(source_tokens)]
     y = [f"{i}:{t}" for i, t in enumerate(output_tokens)]
@@ -86,12 +94,12 @@ def attention_heatmap(matrix: np.ndarray, source_tokens: list[str], output_token
             y=y,
             colorscale="Blues",
             zmin=0,
-            hovertemplate="output %{y}<br>source %{x}<br>weight %{z:.3f}<extra></extra>",
+            hovertemplate=f"output %{{y}}<br>source %{{x}}<br>{value} %{{z:.3f}}<extra></extra>",
         )
     )
     figure.update_layout(
-        xaxis={"title": "source tokens", "tickangle": -45},
-        yaxis={"title": "output tokens", "autorange": "reversed"},
+        xaxis={"title": titles[0], "tickangle": -45},
+        yaxis={"title": titles[1], "autorange": "reversed"},
         height=max(300, 22 * len(y) + 160),
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
     )

@@ -85,21 +85,27 @@ def split_dir() -> Path:
     return cache_dir() / "translation" / "bible2"
 
 
-def write_splits() -> dict[str, Path]:
-    """TSVs (verse id, English version, English, Spanish): test and validation with the WEB only (so
-    figures stay comparable), training with every English version that has the verse."""
-    verses = read_verses()
-    out = split_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
+def split_rows(verses: dict[str, dict[str, str]]) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Rows (verse id, English version, English, Spanish) of each split: test and validation with the
+    WEB only (so figures stay comparable), training with every English version that has the verse."""
+    rows = {}
     for name, refs in split_ids(verses).items():
         versions = (WEB, KJV) if name == "train" else (WEB,)
-        rows = [
+        rows[name] = [
             (ref, version, verses[ref][version], verses[ref][SPANISH])
             for ref in refs
             for version in versions
             if version in verses[ref] and SPANISH in verses[ref]
         ]
+    return rows
+
+
+def write_splits() -> dict[str, Path]:
+    """The splits as TSVs under the cache directory."""
+    out = split_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, rows in split_rows(read_verses()).items():
         paths[name] = out / f"{name}.tsv"
         paths[name].write_text("".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
     return paths

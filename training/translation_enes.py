@@ -346,7 +346,9 @@ def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, second
     }
     print(json.dumps({k: v for k, v in metrics.items() if k != "validation log"}, indent=2))
     OUT.mkdir(parents=True, exist_ok=True)
-    save_file(fp16_weights(model), OUT / "enes.safetensors", metadata={"config": json.dumps(dataclasses.asdict(config))})
+    save_file(
+        fp16_weights(model), OUT / "enes.safetensors", metadata={"config": json.dumps(dataclasses.asdict(config))}
+    )
     tokenizer.save(str(OUT / "enes_tokenizer.json"))
     (OUT / "enes_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (OUT / "enes_test_samples.tsv").write_text(
