@@ -13,7 +13,7 @@ DEBIAN_APP := apertium-eng-spa
 DEBIAN_TEST := chromium $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
-.PHONY: setup run test lint bench debian-app debian-test training-data
+.PHONY: setup run test lint bench debian-app debian-test training-data gpu-data-enes
 
 setup: $(STAMP)
 
@@ -52,6 +52,11 @@ debian-test:
 training-data:
 	@dpkg -s $(DEBIAN_TRAINING_DATA) >/dev/null 2>&1 || \
 		($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_TRAINING_DATA))
+
+# The English->Spanish GPU recipe's data, pre-tokenized for the GPU machine (which has no Bibles): carry
+# gpu-carry/enes there and run the command in training/translation_enes.py's docstring.
+gpu-data-enes: setup training-data
+	$(PY) -m training.translation_enes --prepare-only --work gpu-carry/enes
 
 # make train-charlm runs `python -m training.charlm`, and so on for every module in training/.
 train-%: setup training-data

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from models.translation_baselines import apertium_mode
 from tests.conftest import screenshot, wait_for_app
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "translation.py")
@@ -50,6 +51,31 @@ def test_english_to_spanish_with_layer_and_head(app: AppTest) -> None:
     layer.set_value(1)
     head.set_value(0).run()
     assert not app.exception
+
+
+def english_to_spanish(app: AppTest, text: str) -> AppTest:
+    app.selectbox(key="tr_model").set_value("translation-enes").run()
+    app.text_area[0].set_value(text).run()
+    assert not app.exception
+    return app
+
+
+@pytest.mark.skipif(apertium_mode() is None, reason="Debian's apertium-eng-spa is not installed (make debian-test)")
+def test_rules_statistics_and_neural_side_by_side(app: AppTest) -> None:
+    english_to_spanish(app, "The house is green.")
+    assert "Rules, statistics, neural networks" in [h.value for h in app.subheader]
+    assert any("casa" in m.value for m in app.markdown)  # Apertium's translation
+    # Beam tree, neural attention and IBM Model 1's alignment.
+    assert len(app.get("plotly_chart")) == 3
+    methods = list(app.dataframe[1].value["method"])
+    assert methods[0].startswith("rule-based") and any("beam 5" in m for m in methods)
+
+
+def test_without_apertium_the_panel_says_how_to_add_it(app: AppTest, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `apertium` on this PATH
+    english_to_spanish(app, "The house is green.")
+    assert any("apt-get install apertium-eng-spa" in i.value for i in app.info)
+    assert len(app.get("plotly_chart")) == 3  # the rest of the comparison still works
 
 
 def test_limits_are_messages(app: AppTest) -> None:

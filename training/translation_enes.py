@@ -7,7 +7,8 @@
 On a GPU (the bigger variant; the GPU machine has no Bibles, so the data travels pre-tokenized):
 
     python -m training.translation_enes --prepare-only --work gpu-carry/enes     # here, on the CPU
-    python -m training.translation_enes --work gpu-carry/enes --device cuda --size gpu --minutes 8
+    python -m training.translation_enes --work gpu-carry/enes --device cuda --size gpu --minutes 6 \
+        --tokens-per-batch 16000 --eval-minutes 1 --threads 8 --out "$OUT"      # there (`make gpu-train-enes`)
 
 The recipe follows what works for low-resource NMT (Sennrich & Zhang 2019; Araabi & Monz 2020): one
 joint English+Spanish BPE vocabulary trained on the training split only; every embedding tied (encoder,
@@ -25,6 +26,7 @@ last validation point with `--resume`.
 import argparse
 import dataclasses
 import datetime
+import itertools
 import json
 import math
 import platform
@@ -90,7 +92,7 @@ def load_pairs(work: Path) -> list[tuple[list[int], list[int]]]:
     for side in ("source", "target"):
         ids, lengths = tensors[f"{side}_ids"].tolist(), tensors[f"{side}_lengths"].tolist()
         starts = [0, *torch.tensor(lengths).cumsum(0).tolist()]
-        sides.append([ids[a:b] for a, b in zip(starts, starts[1:], strict=False)])
+        sides.append([ids[a:b] for a, b in itertools.pairwise(starts)])
     return list(zip(*sides, strict=True))
 
 
@@ -171,6 +173,7 @@ def main() -> None:
     parser.add_argument("--finish", action="store_true", help="no training: average, evaluate, write assets")
     parser.add_argument("--prepare-only", action="store_true", help="write the tokenizer and data, then stop")
     parser.add_argument("--work", type=Path, default=None, help="run folder (default: the cache directory)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the shipped files go (default: assets/)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
@@ -345,13 +348,14 @@ def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, second
         "validation log": log,
     }
     print(json.dumps({k: v for k, v in metrics.items() if k != "validation log"}, indent=2))
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     save_file(
-        fp16_weights(model), OUT / "enes.safetensors", metadata={"config": json.dumps(dataclasses.asdict(config))}
+        fp16_weights(model), out / "enes.safetensors", metadata={"config": json.dumps(dataclasses.asdict(config))}
     )
-    tokenizer.save(str(OUT / "enes_tokenizer.json"))
-    (OUT / "enes_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (OUT / "enes_test_samples.tsv").write_text(
+    tokenizer.save(str(out / "enes_tokenizer.json"))
+    (out / "enes_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "enes_test_samples.tsv").write_text(
         "".join(f"{s}\t{r}\t{h}\n" for s, r, h in zip(test_en[:30], test_es[:30], beam[:30], strict=True)),
         encoding="utf-8",
     )
