@@ -274,6 +274,27 @@ def test_enes_translate(enes, text):
     returns_or_studio_error(enes.translate, text, method="beam", beam_width=2, max_len=3)
 
 
+@FEW
+@given(english=odd_text, spanish=odd_text)
+@example(english=HUGE_MIXED[:5000], spanish="la casa")
+def test_ibm1_alignment(english, spanish):
+    """The IBM Model 1 panel: any two texts give a matrix whose rows sum to 1 (or no rows)."""
+    from models.translation_ibm1 import words
+
+    model = get_registry().load("translation-ibm1")
+    alignment = model.alignment(words(english), words(spanish))
+    assert alignment.shape == (len(words(spanish)), 1 + len(words(english)))
+    assert np.allclose(alignment.sum(1), 1.0)
+
+
+@pytest.mark.parametrize("text", ["\ud800 hello", "", " ", "\x00\u202eevil", "😀 line\nbreak\r\n", HUGE_MIXED])
+def test_apertium_sentence(text):
+    """The rule-based panel: odd text through Apertium, or a message when it is missing or refuses."""
+    from models.translation_baselines import apertium_sentence
+
+    returns_or_studio_error(apertium_sentence, text)
+
+
 @pytest.mark.parametrize("text", ["\ud800 hello", "", " ", "\x00", "\u202eevil 😀", HUGE])
 @pytest.mark.parametrize("chat", [False, True])
 def test_smollm2_encode(text, chat):
