@@ -7,6 +7,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
+# make run ADDRESS=0.0.0.0 serves phones on the LAN too (the Share control's QR code then carries the LAN address)
+ADDRESS ?= 127.0.0.1
 DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv
 # Programs the app uses when present (the page says how to add one that is missing) and the tests need.
 DEBIAN_APP := apertium-eng-spa
@@ -29,7 +31,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt tools/fetch_extras.py
 
 run: setup debian-app
 	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(PY) tools/serve.py \
-		--server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+		--server.address $(ADDRESS) --server.port $(PORT) --server.headless true
 
 lint: setup
 	$(VENV)/bin/ruff check .

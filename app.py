@@ -6,8 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 import models  # noqa: F401  (puts Hugging Face libraries offline before any page imports them)
-from models.device import best_device, use_app_thread_policy
-from models.registry import get_registry
+import ui
+from models import startup
 
 PAGES_DIR = Path(__file__).parent / "app_pages"
 
@@ -20,6 +20,12 @@ def page(file: str, title: str, icon: str, **kwargs) -> st.Page:
 # are built from this list too. A page is listed only once its file exists.
 TECHNIQUES = {
     "Language": [
+        (
+            "text_basics.py",
+            "Text basics",
+            ":material/text_fields:",
+            "Tokens, stems, tags, entities and parses: rules, statistics and neural networks on one text.",
+        ),
         ("analogies.py", "Word analogies", ":material/hub:", "Words as vectors: king - man + woman lands near queen."),
         (
             "generation.py",
@@ -67,20 +73,26 @@ def technique_pages() -> dict[str, list[tuple[st.Page, str]]]:
     }
 
 
-@st.cache_resource(show_spinner=False)
-def start_warmup() -> bool:
-    """Once per server process: with STUDIO_WARMUP=1 (the default of `make run`) load the default
-    models in a background thread while the first visitors look around."""
-    if os.environ.get("STUDIO_WARMUP", "0") != "1":
-        return False
-    get_registry().warm_in_background()
-    return True
+def start_preparation() -> None:
+    """Once per server process, without waiting: import torch, transformers and the registry in a
+    background thread, and with STUDIO_WARMUP=1 (the default of `make run`) then load the default models,
+    while the first visitors look around. The navigation and the home page need none of it."""
+    startup.prepare_in_background(warm=os.environ.get("STUDIO_WARMUP", "0") == "1")
+
+
+def device_badge() -> str:
+    registry = startup.registry_if_ready()
+    return f"Running on **{registry.device.type.upper()}**" if registry else "Loading PyTorch…"
 
 
 def main() -> None:
-    st.set_page_config(page_title="Deep-learning demo studio", page_icon=":material/neurology:", layout="wide")
-    use_app_thread_policy()
-    start_warmup()
+    st.set_page_config(
+        page_title="Deep-learning demo studio",
+        page_icon=":material/neurology:",
+        layout="wide",
+        initial_sidebar_state=ui.sidebar_state(),
+    )
+    start_preparation()
     sections = technique_pages()
     st.session_state["technique_pages"] = sections  # the home page draws its cards from this
     home = page("home.py", "Home", ":material/home:", default=True)
@@ -89,8 +101,10 @@ def main() -> None:
     navigation.update({name: [p for p, _ in entries] for name, entries in sections.items() if entries})
     navigation["About"] = [about]
     current = st.navigation(navigation)
-    st.sidebar.caption(f"Running on **{best_device().type.upper()}**")
+    ui.page_chrome(current.url_path, wait_for_libraries=current.url_path != home.url_path)
+    st.sidebar.caption(device_badge())
     current.run()
+    ui.page_done()
 
 
 main()

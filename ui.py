@@ -1,41 +1,67 @@
 """Streamlit helpers that every page shares: model loading with a spinner, clear errors,
-inputs kept in the URL, the image picker, and the "how it works" expander."""
+inputs kept in the URL, the image picker, the "how it works" expander, and the page chrome that
+app.py puts around every page (presenter mode, colour palette, the Share control, progress while
+the libraries load, step-by-step replays).
 
+Light to import: torch and the registry are imported inside the functions that need them, so the
+navigation and the home page never wait for them."""
+
+from __future__ import annotations
+
+import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode
 
 import streamlit as st
-import torch
-from PIL import Image
 
+from models import display as disp
+from models import startup
 from models.errors import StudioError
 from models.images import SAMPLES, read_image, sample_image
-from models.registry import ModelSpec, get_registry
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from models.registry import ModelSpec
 
 T = TypeVar("T")
 W = TypeVar("W")
 _URL_KEYS = "_url_keys"
-CPU = torch.device("cpu")
+PRESENT = "present"  # the presenter-mode toggle's key, and its query parameter (?present=1)
+PALETTE = "palette"  # the colour palette's key and query parameter (?palette=classic)
+# Where `main_result` draws in presenter mode: a container right under the page's header.
+_result_slot: ContextVar[Any] = ContextVar("result_slot", default=None)
+# The Share popover's contents (a placeholder) and the page path, redrawn once the page has run.
+_share_slot: ContextVar[tuple[Any, str] | None] = ContextVar("share_slot", default=None)
 OUT_OF_MEMORY = "The GPU ran out of memory; this answer was computed on the CPU."
 
 
 def header(title: str, explanation: str) -> None:
-    """The page title and the one-line explanation of its technique."""
+    """The page title and the one-line explanation of its technique. In presenter mode it also keeps a
+    place right below them for the page's main result (`main_result`)."""
     st.title(title)
     st.caption(explanation)
+    _result_slot.set(st.container() if presenter_mode() else None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def shared_model(model_id: str) -> Any:
     # One copy per process, shared by every session; the registry's per-model lock makes sure
     # two sessions never run the same first load twice.
+    from models.registry import get_registry
+
     return get_registry().load(model_id)
 
 
 def load_model(model_id: str) -> Any | None:
     """The loaded model, with a spinner naming it during the first load. On failure: a clear
     message on the page and None, so the page can stop while the rest of the app keeps working."""
+    from models.registry import get_registry
+
     registry = get_registry()
     try:
         spec = registry.get(model_id)
@@ -58,6 +84,8 @@ def require_model(model_id: str) -> Any:
 
 def model_select(task: str, label: str = "Model", key: str | None = None) -> ModelSpec | None:
     """A select box over the registry's models for `task`, remembered in the URL."""
+    from models.registry import get_registry
+
     specs = get_registry().list(task)
     if not specs:
         st.warning(f"No {task} model is registered.")
@@ -151,6 +179,10 @@ def infer(model_id: str, wrap: Callable[[Any, str], W], run: Callable[[W], T]) -
     When the GPU runs out of memory (torch.OutOfMemoryError), free its cached blocks, say so, and
     run again on a CPU copy of the model for this request; the shared copy stays on the GPU for the
     next one, and the CPU copy is kept for the next out-of-memory error."""
+    import torch
+
+    from models.registry import get_registry
+
     model = load_model(model_id)
     if model is None:
         return None
@@ -164,7 +196,7 @@ def infer(model_id: str, wrap: Callable[[Any, str], W], run: Callable[[W], T]) -
     st.warning(OUT_OF_MEMORY, icon=":material/memory:")
     try:
         with st.spinner(f"Running {name} on the CPU…"):
-            return run_or_report(lambda: run(wrap(get_registry().load(model_id, CPU), name)))
+            return run_or_report(lambda: run(wrap(get_registry().load(model_id, torch.device("cpu")), name)))
     except torch.OutOfMemoryError:
         st.error(f"{name} ran out of memory on the CPU too. Try a shorter input.", icon=":material/error:")
         return None
@@ -187,10 +219,298 @@ def image_input(key: str, default_sample: str = "cat (chelsea)") -> Image.Image 
 
 def how_it_works(explanation: str, model_ids: Sequence[str] = ()) -> None:
     """The expander at the bottom of every page: the technique in a few sentences, then model cards."""
-    with st.expander("How it works", icon=":material/school:"):
+    from models.registry import get_registry
+
+    with st.expander("How it works", icon=":material/school:", expanded=presenter_mode()):
         st.markdown(explanation)
         registry = get_registry()
         for model_id in model_ids:
             spec = registry.get(model_id)
             st.markdown(f"---\n#### Model card: {spec.name}\n*Licence: {spec.licence}*")
             st.markdown(spec.card_markdown())
+
+
+# ---- page chrome: presenter mode, palette, Share, progress while libraries load -------------------
+
+PRESENTER_CSS = f"""
+<style>
+/* Presenter mode: bigger type everywhere (Streamlit sizes text in rem), black on white, firm lines. */
+html {{ font-size: {round(100 * disp.PRESENTER_SCALE)}%; }}
+[data-testid="stApp"], [data-testid="stMarkdownContainer"], [data-testid="stWidgetLabel"] p,
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] *, [data-testid="stMetricLabel"] p {{
+  color: #000 !important;
+}}
+[data-testid="stCaptionContainer"] {{ font-size: 0.95rem !important; }}
+[data-testid="stExpander"] details, [data-testid="stVerticalBlockBorderWrapper"] {{ border-color: #000 !important; }}
+[data-testid="stBaseButton-primary"] {{ background: #1a237e !important; border-color: #1a237e !important; }}
+.block-container {{ max-width: 100% !important; }}
+</style>
+"""
+# Phones (a 390-pixel screen): nothing may push the page wider than the screen.
+SMALL_SCREEN_CSS = """
+<style>
+@media (max-width: 640px) {
+  .block-container { padding-left: 0.75rem !important; padding-right: 0.75rem !important; }
+  [data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
+  [data-testid="stTable"], [data-testid="stGraphVizChart"], [data-testid="stHtml"] {
+    overflow-x: auto; max-width: 100%;
+  }
+  [data-testid="stImage"] img { max-width: 100% !important; height: auto !important; }
+}
+</style>
+"""
+SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def presenter_mode() -> bool:
+    """Whether this session shows the app for a projector (the sidebar toggle, or ?present=1)."""
+    return bool(st.session_state.get(PRESENT, False))
+
+
+def sidebar_state() -> str:
+    """`st.set_page_config`'s initial sidebar: collapsed in presenter mode."""
+    _seed_display_settings()
+    return "collapsed" if presenter_mode() else "auto"
+
+
+def _seed_display_settings() -> None:
+    """Presenter mode and palette from the URL, once per session (then the sidebar widgets own them)."""
+    if PRESENT not in st.session_state:
+        st.session_state[PRESENT] = st.query_params.get(PRESENT, "").lower() in {"1", "true", "yes", "on"}
+    if PALETTE not in st.session_state:
+        wanted = st.query_params.get(PALETTE, "safe")
+        st.session_state[PALETTE] = wanted if wanted in disp.PALETTES else "safe"
+
+
+def current_display() -> disp.Display:
+    return disp.Display(presenter=presenter_mode(), palette=st.session_state.get(PALETTE, "safe"))
+
+
+def use_display() -> None:
+    """Hand this session's presenter mode and palette to the figure builders in models/ for this run."""
+    disp.use(current_display())
+
+
+def page_chrome(page_path: str, wait_for_libraries: bool = True) -> None:
+    """What app.py draws around every page, before the page runs: the presenter-mode toggle and the
+    palette in the sidebar (kept in the URL across pages), the presenter styles, the Share control at
+    the top of the page, and, on pages that need torch, progress until the libraries are loaded."""
+    _seed_display_settings()
+    with st.sidebar:
+        st.toggle(
+            "Presenter mode",
+            key=PRESENT,
+            help="For a projector: bigger type and plots, high contrast, the main result first. "
+            "Also ?present=1 in the address.",
+        )
+        st.selectbox(
+            "Colours",
+            list(disp.PALETTES),
+            key=PALETTE,
+            format_func=disp.PALETTES.get,
+            help="Where colour carries meaning (word shading, probabilities, masks). The default reads "
+            "the same with red-green colour blindness.",
+        )
+    # Kept in the URL so that a reload or a bookmark keeps them; the navigation clears the query string
+    # when it moves to another page, so they are written again on every run.
+    for key, value, default in ((PRESENT, "1" if presenter_mode() else None, None), (PALETTE, None, "safe")):
+        value = value if key == PRESENT else st.session_state[PALETTE]
+        if value is None or value == default:
+            st.query_params.pop(key, None)
+        else:
+            st.query_params[key] = value
+    use_display()
+    _result_slot.set(None)
+    st.html(SMALL_SCREEN_CSS + (PRESENTER_CSS if presenter_mode() else ""))
+    share_control(page_path)
+    if wait_for_libraries:
+        wait_until_prepared()
+
+
+def wait_until_prepared() -> None:
+    """Until the background preparation has imported torch, transformers and the registry: a progress
+    bar saying which, instead of a blank page."""
+    preparation = startup.preparation()
+    if preparation is None or preparation.finished.is_set():
+        if preparation is not None and preparation.error:
+            st.warning(f"Loading the libraries failed: {preparation.error}", icon=":material/warning:")
+        return
+    bar = st.progress(preparation.fraction, text="Loading the libraries…")
+    while not preparation.finished.wait(0.2):
+        bar.progress(preparation.fraction, text=f"Loading {preparation.next_stage}… (only after the server starts)")
+    bar.empty()
+
+
+def shared_query() -> dict[str, list[str]]:
+    """The page's state as query parameters: the URL's, updated with the current value of every input
+    kept in the URL (`url_state`), which this run's widgets may have just changed. Presenter mode and
+    the palette stay out: they are the presenter's settings, not the view."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    for key in st.session_state.get(_URL_KEYS, ()):
+        value = st.session_state.get(key)
+        if isinstance(value, list):
+            params[key] = [str(item) for item in value]
+        elif value is not None:
+            params[key] = [str(value)]
+    for key in (PRESENT, PALETTE):
+        params.pop(key, None)
+    return dict(sorted(params.items()))
+
+
+def share_url(page_path: str) -> str:
+    """This view's address as the browser reached the server (the request's Host header, so a LAN
+    address stays a LAN address), with the page's state in the query string."""
+    headers = st.context.headers
+    host = headers.get("X-Forwarded-Host") or headers.get("Host") or ""
+    if not SAFE_HOST.match(host):
+        host = f"{st.get_option('server.address') or 'localhost'}:{st.get_option('server.port')}"
+    scheme = "https" if headers.get("X-Forwarded-Proto", "").lower() == "https" else "http"
+    path = "/".join(part for part in (st.get_option("server.baseUrlPath").strip("/"), page_path) if part)
+    query = urlencode(shared_query(), doseq=True)
+    return f"{scheme}://{host}/{path}" + (f"?{query}" if query else "")
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` as a PNG, black on white with the standard quiet zone."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=10, border=4)
+    return buffer.getvalue()
+
+
+def share_control(page_path: str) -> None:
+    """The Share button at the top right of every page: the link to this exact view, with a copy button,
+    and a QR code big enough to scan from the back of a room. Drawn before the page runs, and drawn again
+    by `page_done` once the page's inputs are known (a page that stops early keeps the first drawing)."""
+    with (
+        st.container(horizontal=True, horizontal_alignment="right", key="share_bar"),
+        st.popover("Share", icon=":material/qr_code_2:", key="share"),
+    ):
+        slot = st.empty()
+    _share_slot.set((slot, page_path))
+    _draw_share()
+
+
+def _draw_share() -> None:
+    slot, page_path = _share_slot.get() or (None, "")
+    if slot is None:
+        return
+    url = share_url(page_path)
+    with slot.container():
+        st.markdown("**Open this exact view on another device**")
+        st.code(url, language=None, wrap_lines=True)
+        st.image(qr_png(url), width=480 if presenter_mode() else 320, caption="Scan with a phone camera")
+        if re.match(r"https?://(127\.|localhost|\[::1\])", url):
+            st.caption(
+                "This address only works on this computer. To reach the app from phones on the same "
+                "network, start it with `make run ADDRESS=0.0.0.0` and open it by the computer's LAN address."
+            )
+
+
+def page_done() -> None:
+    """After the page ran (app.py): the Share control again, now with every input the page keeps in the URL."""
+    _draw_share()
+
+
+# ---- presenter layout: the main result first, secondary controls tucked away ---------------------
+
+
+@contextmanager
+def main_result() -> Iterator[None]:
+    """Draw the page's main result here, or in presenter mode right below the page's header, above
+    the controls."""
+    slot = _result_slot.get()
+    if slot is None:
+        yield
+    else:
+        with slot:
+            yield
+
+
+@contextmanager
+def secondary_controls(label: str = "More settings") -> Iterator[None]:
+    """Controls a presenter rarely touches: in place normally, folded into an expander in presenter mode."""
+    if presenter_mode():
+        with st.expander(label, icon=":material/tune:"):
+            yield
+    else:
+        yield
+
+
+def colour_legend(low: str, high: str, stops: Sequence[str], title: str = "") -> None:
+    """A small colour bar with its two ends labelled, under a shading whose colour encodes a value."""
+    st.html(disp.gradient_legend(low, high, list(stops), title))
+
+
+# ---- step-by-step replays --------------------------------------------------------------------------
+
+
+def replay(key: str, steps: int, draw: Callable[[int], None], label: str = "Step", seconds: float = 0.9) -> None:
+    """A step control over something the page already computed: a slider, first / previous / play /
+    next / last buttons, and `draw(step)` (1-based) below them. It runs as a fragment, so moving it
+    reruns only this part of the page, never the page's model; Play advances one step per `seconds`."""
+    playing = f"{key}_playing"
+    goto = f"{key}_goto"
+    st.session_state[playing] = False  # a full run of the page stops any replay that was playing
+
+    def move(to: int) -> None:
+        st.session_state[key] = min(max(to, 1), steps)
+        st.session_state[playing] = False
+
+    def toggle_play() -> None:
+        at_end = st.session_state.get(key, 1) >= steps
+        st.session_state[playing] = not st.session_state.get(playing)
+        if st.session_state[playing] and at_end:
+            st.session_state[key] = 1
+
+    @st.fragment
+    def player() -> None:
+        use_display()  # a fragment rerun may run in a fresh thread
+        if goto in st.session_state:
+            st.session_state[key] = st.session_state.pop(goto)
+        if not 1 <= st.session_state.get(key, 1) <= steps:
+            st.session_state[key] = 1
+        st.session_state.setdefault(key, 1)
+        position = st.session_state[key]
+        with st.container(horizontal=True, vertical_alignment="bottom", key=f"{key}_buttons"):
+            st.button("", icon=":material/first_page:", key=f"{key}_first", help="First step", on_click=move, args=(1,))
+            st.button(
+                "",
+                icon=":material/chevron_left:",
+                key=f"{key}_back",
+                help="Previous step",
+                on_click=move,
+                args=(position - 1,),
+            )
+            st.button(
+                "Pause" if st.session_state.get(playing) else "Play",
+                icon=":material/pause:" if st.session_state.get(playing) else ":material/play_arrow:",
+                key=f"{key}_play",
+                on_click=toggle_play,
+            )
+            st.button(
+                "",
+                icon=":material/chevron_right:",
+                key=f"{key}_next",
+                help="Next step",
+                on_click=move,
+                args=(position + 1,),
+            )
+            st.button(
+                "", icon=":material/last_page:", key=f"{key}_last", help="Last step", on_click=move, args=(steps,)
+            )
+        if steps > 1:
+            st.slider(label, 1, steps, key=key)
+        draw(st.session_state[key])
+        if st.session_state.get(playing):
+            if st.session_state[key] >= steps:
+                st.session_state[playing] = False
+            else:
+                time.sleep(seconds)
+                st.session_state[goto] = st.session_state[key] + 1
+                st.rerun(scope="fragment")
+
+    player()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from models.registry import get_registry
+from models import startup
 
 st.title("Deep-learning demo studio")
 st.caption("The core techniques of modern NLP and computer vision, working live, one page each.")
@@ -18,9 +18,13 @@ for section, entries in st.session_state.get("technique_pages", {}).items():
             st.write(blurb)
             st.page_link(technique, label=f"Open {technique.title}", icon=technique.icon)
 
-registry = get_registry()
-specs = registry.list()
-if specs:
+# Never waits for torch: until the background preparation has built the registry, say so instead.
+registry = startup.registry_if_ready()
+specs = registry.list() if registry else []
+if registry is None:
+    st.divider()
+    st.caption("Loading the models' libraries in the background; the technique pages open once they are ready.")
+elif specs:
     ready = [spec for spec in specs if registry.is_loaded(spec.id)]
     st.divider()
     st.caption(

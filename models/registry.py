@@ -29,6 +29,7 @@ import torch
 
 from models.device import best_device
 from models.errors import ModelLoadError
+from models.network import ONLINE_ENV, apply_network_mode, is_online
 from models.paths import REPO_ROOT
 
 log = logging.getLogger("studio.registry")
@@ -64,22 +65,9 @@ TECHNIQUE_MODULES = (
 )
 CONFIG_ENV = "STUDIO_CONFIG"
 MODELS_ENV = "STUDIO_MODELS"
-ONLINE_ENV = "STUDIO_ONLINE"
 DEFAULT_CONFIG = Path("studio.toml")
 
 Loader = Callable[[str, torch.device], Any]
-
-
-def is_online() -> bool:
-    """Online mode lets hub ids download. Off unless `STUDIO_ONLINE` is 1/true/yes."""
-    return os.environ.get(ONLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def apply_network_mode() -> None:
-    """Keep huggingface_hub and transformers off the network unless online mode is on."""
-    value = "0" if is_online() else "1"
-    os.environ["HF_HUB_OFFLINE"] = value
-    os.environ["TRANSFORMERS_OFFLINE"] = value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,69 @@
+"""Presenter mode and the Share control on every page (AppTest): ?present=1 turns presenter mode on and
+stays in the URL, and the Share popover holds this page's address with the page's inputs in the query
+string and a QR code of exactly that address."""
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import app
+import ui
+from tests.test_pages import NAV_PAGES
+
+
+def open_page(file: str, **query: str) -> AppTest:
+    at = AppTest.from_file(str(app.PAGES_DIR.parent / "app.py"), default_timeout=300)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(str(Path("app_pages") / file))
+    return at.run()
+
+
+def shared_url(at: AppTest) -> str:
+    urls = [block.value for block in at.code if block.value.startswith("http")]
+    assert len(urls) == 1, urls
+    return urls[0]
+
+
+def decode_qr(png: bytes) -> str:
+    picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(picture)
+    return text
+
+
+@pytest.mark.parametrize("file", NAV_PAGES)
+def test_present_1_turns_presenter_mode_on_and_share_carries_the_page_state(file):
+    at = open_page(file, present="1")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="present").value is True
+    assert at.query_params["present"] == "1"  # kept for the next page and a reload
+    assert any("font-size: 140%" in block.proto.body for block in at.get("html"))
+    url = urlsplit(shared_url(at))
+    assert url.path == "/" + ("" if file == "home.py" else file.removesuffix(".py"))
+    query = parse_qs(url.query, keep_blank_values=True)
+    assert "present" not in query and "palette" not in query  # the presenter's settings, not the view
+    # every input the page keeps in the URL is in the shared link, with its current value
+    kept = {key: value for key, value in at.query_params.items() if key not in ("present", "palette")}
+    assert query == {key: [value] if isinstance(value, str) else value for key, value in kept.items()}
+    assert len(at.get("image")) == 1  # the QR code in the Share popover
+    if file not in ("home.py", "models_device.py"):
+        assert query, f"{file}: no input state in the shared link"
+
+
+def test_the_qr_code_decodes_to_the_text_it_was_made_of():
+    url = "http://192.168.1.20:8501/translation?tr_method=beam&tr_text_translation-dates=Thursday%2C+14+March+2041"
+    assert decode_qr(ui.qr_png(url)) == url
+
+
+def test_without_present_the_page_is_not_in_presenter_mode_and_the_share_control_is_there():
+    at = open_page("home.py")
+    assert at.toggle(key="present").value is False
+    assert "present" not in at.query_params
+    assert not any("font-size: 140%" in block.proto.body for block in at.get("html"))
+    assert shared_url(at) == "http://127.0.0.1:8501/"
+    assert len(at.get("image")) == 1  # the QR code in the Share popover
