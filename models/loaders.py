@@ -78,3 +78,14 @@ def load_word_vectors(location: str, device: torch.device) -> Any:
         return KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=not has_header)
     except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"Could not read word vectors from '{location}': {exc}") from exc
+
+
+def load_spacy_pipeline(location: str, device: torch.device) -> Any:
+    """A spaCy pipeline from its folder (the one with config.cfg) or an installed package name.
+    `device` is unused: the page's small pipelines run on the CPU (spaCy's GPU needs cupy)."""
+    import spacy
+
+    try:
+        return spacy.load(location)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        raise ModelLoadError(f"Could not load a spaCy pipeline from '{location}': {exc}") from exc

@@ -43,6 +43,7 @@ Task = Literal[
     "word-alignment",
     "image-classification",
     "segmentation",
+    "spacy-pipeline",
 ]
 # Tasks a user can add models for, and what such a model is.
 USER_TASKS: dict[str, str] = {
@@ -52,6 +53,7 @@ USER_TASKS: dict[str, str] = {
     "translation": "a transformers seq2seq translator",
     "image-classification": "a transformers image classifier",
     "segmentation": "a transformers semantic segmenter",
+    "spacy-pipeline": "a spaCy pipeline folder or installed package (spacy.load)",
 }
 # Modules that contribute embedded defaults; a technique whose module is not written yet is skipped.
 TECHNIQUE_MODULES = (
@@ -62,6 +64,7 @@ TECHNIQUE_MODULES = (
     "models.translation_baselines",
     "models.classification",
     "models.segmentation",
+    "models.text_basics",
 )
 CONFIG_ENV = "STUDIO_CONFIG"
 MODELS_ENV = "STUDIO_MODELS"
@@ -168,6 +171,8 @@ def _user_loader(task: str) -> Loader:
 
     if task == "word-vectors":
         return loaders.load_word_vectors
+    if task == "spacy-pipeline":
+        return loaders.load_spacy_pipeline
     return functools.partial(loaders.load_hf, task)
 
 
