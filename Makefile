@@ -10,8 +10,9 @@ PORT   ?= 8501
 # make run ADDRESS=0.0.0.0 serves phones on the LAN too (the Share control's QR code then carries the LAN address)
 ADDRESS ?= 127.0.0.1
 DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv
-# Programs the app uses when present (the page says how to add one that is missing) and the tests need.
-DEBIAN_APP := apertium-eng-spa
+# Programs and data the app uses when present (the page says how to add one that is missing) and the tests
+# need: Apertium (translation), miscfiles' name and place lists (the text-basics gazetteer).
+DEBIAN_APP := apertium-eng-spa miscfiles
 DEBIAN_TEST := chromium $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
