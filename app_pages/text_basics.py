@@ -2,8 +2,6 @@
 part-of-speech tags from rules, statistics and a neural network, entities from a gazetteer and from a
 statistical model, a dependency parse and sentence splitting."""
 
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 
@@ -27,28 +25,9 @@ def subword_tokenizers() -> tt.TokenizerSet:
     return tt.load_tokenizers()
 
 
-@dataclass
-class TaggerComparison:
-    taggers: list[tg.TrainedTagger]
-    accuracy: dict[str, float]  # tagger name -> agreement with spaCy on held-out sentences
-    train_sentences: int
-    train_tokens: int
-    held_out_sentences: int
-    held_out_tokens: int
-
-
 @st.cache_resource(show_spinner=False, max_entries=4)
-def tagger_comparison(model_id: str, _nlp: object) -> TaggerComparison:
-    train, held_out = tg.split_held_out(tg.silver_sentences(_nlp))
-    taggers = tg.train_taggers(train)
-    return TaggerComparison(
-        taggers,
-        {t.name: tg.accuracy(t.tagger, held_out) for t in taggers},
-        len(train),
-        sum(map(len, train)),
-        len(held_out),
-        sum(map(len, held_out)),
-    )
+def tagger_comparison(model_id: str, _nlp: object) -> tg.TaggerComparison:
+    return tg.compare_taggers(tg.silver_sentences(_nlp))
 
 
 @st.cache_resource(show_spinner=False)
@@ -311,10 +290,10 @@ if tabs["Part of speech"].open:
             gold = f" Its authors measured **{published['tag_acc']:.1%}** accuracy on gold (human) tags."
         st.markdown(
             f"**These are silver labels, not gold.** No hand-tagged corpus is available offline, so spaCy tagged "
-            f"Hamlet and the statistical taggers learned from its tags on {comparison.train_sentences:,} sentences "
-            f"({comparison.train_tokens:,} tokens); the scores are agreement with spaCy on "
-            f"{comparison.held_out_sentences:,} held-out sentences ({comparison.held_out_tokens:,} tokens) they never "
-            f"saw. spaCy agrees with itself by definition.{gold}"
+            f"Hamlet and the statistical taggers learned from its tags on {len(comparison.train):,} sentences "
+            f"({comparison.tokens(comparison.train):,} tokens); the scores are agreement with spaCy on "
+            f"{len(comparison.held_out):,} held-out sentences ({comparison.tokens(comparison.held_out):,} tokens) "
+            f"they never saw. spaCy agrees with itself by definition.{gold}"
         )
         st.markdown("**Your text, tagged by each** (cells that differ from spaCy are red)")
         words = [t.text for t in doc if not t.is_space]
@@ -359,7 +338,7 @@ if tabs["Entities"].open:
         if gazetteer.missing:
             st.warning(
                 "The gazetteer files are missing (" + ", ".join(gazetteer.missing) + "): install Debian's "
-                "`miscfiles` package (`make dictionaries`). Date, money and percentage patterns still work.",
+                "`miscfiles` package (`make debian-app`). Date, money and percentage patterns still work.",
                 icon=":material/warning:",
             )
         ruled = te.rule_entities(recognizer, doc)
@@ -497,8 +476,8 @@ every abbreviation before a name ("Dr. Ada").
 
 **Punkt** (Kiss & Strunk, 2006) learns abbreviations, collocations and sentence starters from raw text without
 labels. Untrained, as here, it knows none, so it too splits after "Dr." and "Mr."; NLTK's trained English model
-would not (it is a data download this app does not make). Punkt does look at the next word: a lower-case word
-after "U.K." keeps the sentence going.
+would not (it is a data download this app does not make). It even splits "the U.K. startup", where the regex
+waits for a capital letter.
 
 **spaCy** ends a sentence where its dependency parse starts a new tree, so the decision comes from grammar,
 not punctuation: it handles abbreviations and can split where there is no full stop at all.

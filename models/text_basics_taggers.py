@@ -7,8 +7,8 @@ directions). Sentences are shuffled with a fixed seed; 80% train the taggers, th
 out and used only for scoring. Accuracy here therefore means agreement with spaCy on sentences the
 tagger never saw; spaCy's own accuracy against human (gold) tags is its published figure.
 
-API: `silver_sentences(nlp)` -> `split_held_out(sentences)` -> `train_taggers(train)` ->
-`accuracy(tagger, held_out)`, `tag_table(words, taggers, spacy_tags)`.
+API: `silver_sentences(nlp)` -> `compare_taggers(sentences)` (held-out split, training, held-out
+accuracies) -> `tag_table(words, comparison.taggers, spacy_tags)` for the user's text.
 """
 
 import random
@@ -199,6 +199,28 @@ def accuracy(tagger: Any, held_out: Sequence[TaggedSentence]) -> float:
             correct += guess == silver
             total += 1
     return correct / total if total else 0.0
+
+
+@dataclass
+class TaggerComparison:
+    taggers: list[TrainedTagger]
+    accuracy: dict[str, float]  # tagger name -> agreement with the silver tags on the held-out sentences
+    train: list[TaggedSentence]
+    held_out: list[TaggedSentence]
+
+    @staticmethod
+    def tokens(sentences: Sequence[TaggedSentence]) -> int:
+        return sum(map(len, sentences))
+
+
+def compare_taggers(
+    sentences: Sequence[TaggedSentence], share: float = HELD_OUT_SHARE, seed: int = SPLIT_SEED
+) -> TaggerComparison:
+    """Hold out `share` of the sentences, train every tagger on the rest, score each on the held-out
+    sentences only."""
+    train, held_out = split_held_out(sentences, share, seed)
+    taggers = train_taggers(train)
+    return TaggerComparison(taggers, {t.name: accuracy(t.tagger, held_out) for t in taggers}, train, held_out)
 
 
 def tag_table(words: list[str], taggers: Sequence[TrainedTagger], spacy_tags: list[str]) -> pd.DataFrame:

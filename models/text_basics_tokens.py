@@ -83,10 +83,10 @@ def readable_byte_token(token: str) -> str:
         if pending:
             parts.append(f"⟨{' '.join(pending)}⟩")
             pending = []
-        parts.append(ch)
+        parts.append(visible(ch))
     if pending:
         parts.append(f"⟨{' '.join(pending)}⟩")
-    return visible("".join(parts))
+    return "".join(parts)
 
 
 # ----------------------------------------------------------------------------- tokenizers
