@@ -14,7 +14,7 @@ from models.analogies_bias import (
     equalize_pairs,
     occupation_projections,
 )
-from models.analogies_plots import analogy_figure, bias_figure, evaluation_figure
+from models.analogies_plots import ARITHMETIC_STEPS, analogy_figure, analogy_layout, bias_figure, evaluation_figure
 from models.analogies_train import ALGORITHMS, MAX_TEXT_CHARS, sample_corpus, train_word_vectors
 from models.errors import InputError
 from models.registry import get_registry
@@ -97,7 +97,8 @@ with analogy_tab:
     a = left.text_input("a", key="analogy_a")
     b = middle.text_input("is to b", key="analogy_b")
     c = right.text_input("as c is to ?", key="analogy_c")
-    method_column, vocab_column = st.columns(2)
+    with ui.secondary_controls("Method and vocabulary"):
+        method_column, vocab_column = st.columns(2)
     method = method_column.radio(
         "Method",
         ["3CosAdd", "3CosMul"],
@@ -118,7 +119,8 @@ with analogy_tab:
     answers = ui.run_or_report(lambda: vectors.analogy(a, b, c, method, topn=10, restrict_vocab=vocab))
     if answers:
         answer = answers[0][0]
-        st.markdown(f"### {a.strip()} is to {b.strip()} as {c.strip()} is to **:red[{answer}]**")
+        with ui.main_result():
+            st.markdown(f"### {a.strip()} is to {b.strip()} as {c.strip()} is to **:orange[{answer}]**")
         expected = {q[:3]: q[3] for _, q in examples}.get(tuple(map(vectors.canonical, (a, b, c))))
         if expected:
             ranks = [w for w, _ in answers]
@@ -131,8 +133,19 @@ with analogy_tab:
         )
         projection = plot_column.radio("Projection", ["PCA", "t-SNE"], horizontal=True, key="analogy_projection")
         with plot_column, ui.friendly_errors():
-            figure = analogy_figure(vectors, *map(vectors.canonical, (a, b, c)), answer, method=projection)
-            st.plotly_chart(figure, width="stretch")
+            layout = analogy_layout(vectors, *map(vectors.canonical, (a, b, c)), answer, method=projection)
+            explained = [
+                f"**a** = *{layout.a}*: where the arithmetic starts.",
+                f"**b − a**: the offset from *{layout.a}* to *{layout.b}*, the relation itself.",
+                f"**+ c**: the same offset from *{layout.c}* lands at ×; the nearest word there is *{answer}*.",
+            ]
+
+            def draw_arithmetic(step: int) -> None:
+                st.markdown(f"Step {step} of {len(ARITHMETIC_STEPS)} · {explained[step - 1]}")
+                st.plotly_chart(analogy_figure(layout, step), width="stretch", key="analogy_plot")
+
+            shown = (vectors.name, a, b, c, method, vocab, projection)  # a new analogy starts at the whole picture
+            ui.replay("analogy_step", len(ARITHMETIC_STEPS), draw_arithmetic, "Vector arithmetic", 1.5, True, shown)
 
 # --- neighbours, similarity, odd one out -----------------------------------------------------
 with neighbours_tab:

@@ -18,7 +18,14 @@ from models.classification_transfer import (
     head_to_bytes,
     train_head,
 )
-from models.classification_viz import channel_pictures, feature_grid, filter_grid, overlay_heatmap, tensor_picture
+from models.classification_viz import (
+    channel_pictures,
+    feature_grid,
+    filter_grid,
+    heatmap_stops,
+    overlay_heatmap,
+    tensor_picture,
+)
 from models.errors import InputError
 from models.images import read_image
 
@@ -38,6 +45,7 @@ def show_gradcam(image: Image.Image, heatmap: np.ndarray | None, opacity: float)
         overlay, raw = st.columns(2)
         overlay.image(overlay_heatmap(image, heatmap, opacity), caption="Grad-CAM over the image")
         raw.image(heatmap, caption="the heatmap alone (white = strongest evidence)", clamp=True)
+        ui.colour_legend("no evidence", "strongest evidence", heatmap_stops(), "Overlay colours:")
 
 
 ui.header(
@@ -55,7 +63,8 @@ if image is None:
 predictions = ui.infer(spec.id, as_image_classifier, lambda model: model.predict(image, top_k=5))
 if predictions is None:
     st.stop()
-photo, result = st.columns([2, 3])
+with ui.main_result():
+    photo, result = st.columns([2, 3])
 photo.image(image, caption=f"input, {image.width}x{image.height}")
 with result:
     st.subheader("Top 5")

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from models import display
 from models import generation as gen
 
 FAMILIES = {"Characters (RNN · LSTM · GRU)": "char-lm", "Transformer": "causal-lm"}
@@ -66,21 +67,35 @@ def choice_state(key: str, options: list[str]) -> None:
 
 
 def alternatives_chart(step: gen.Step) -> alt.Chart:
-    table = pd.DataFrame(
-        [{"rank": i, "token": label, "probability": p} for i, (label, p) in enumerate(step.alternatives)]
-    )
-    table["chosen"] = table["token"] == step.label
-    return (
+    """The likeliest next tokens: the model's probability and, when sampling, the decoding rule's (after
+    temperature, top-k, top-p); the chosen token is marked."""
+    rows = []
+    for rank, (label, p) in enumerate(step.alternatives):
+        shown = f"{label}  ◀ chosen" if label == step.label else label
+        rows.append({"rank": rank, "token": shown, "probability": p, "from": "the model"})
+        if step.rule_probs:
+            rows.append({"rank": rank, "token": shown, "probability": step.rule_probs[rank], "from": "the rule"})
+    table = pd.DataFrame(rows)
+    shown_display = ui.current_display()
+    colours = alt.Scale(domain=["the model", "the rule"], range=["#0072B2", "#E69F00"])  # Okabe-Ito blue, orange
+    chart = (
         alt.Chart(table)
         .mark_bar()
         .encode(
-            x=alt.X("probability:Q", axis=alt.Axis(format="%"), title="probability under the model"),
-            y=alt.Y("token:N", sort=alt.SortField("rank"), title=None, axis=alt.Axis(labelFontSize=16)),
-            color=alt.condition("datum.chosen", alt.value("#e4572e"), alt.value("#4c78a8")),
-            tooltip=["token", alt.Tooltip("probability:Q", format=".2%")],
+            x=alt.X("probability:Q", axis=alt.Axis(format="%"), title="probability"),
+            y=alt.Y(
+                "token:N",
+                sort=alt.SortField("rank"),
+                title=None,
+                axis=alt.Axis(labelFontSize=shown_display.size(16), labelLimit=260),
+            ),
+            yOffset="from:N",
+            color=alt.Color("from:N", scale=colours, legend=alt.Legend(title=None, orient="bottom")),
+            tooltip=["token", "from", alt.Tooltip("probability:Q", format=".2%")],
         )
-        .properties(height=32 * len(table))
+        .properties(height=shown_display.size(32) * len(step.alternatives))
     )
+    return display.style_chart(chart)
 
 
 ui.header(
@@ -112,16 +127,17 @@ prompt = st.text_area(
     help="Empty is fine for a character model: it starts from its start-of-text symbol.",
 )
 
-strategy_col, temperature_col, k_col, p_col = st.columns(4)
-choice_state("strategy", ["sample", "greedy"])
-strategy = strategy_col.radio("Decoding", ["greedy", "sample"], key="strategy", horizontal=True)
-sampling = strategy == "sample"
-ui.url_state("temperature", 0.8)
-temperature = temperature_col.slider("Temperature", 0.1, 2.0, step=0.05, key="temperature", disabled=not sampling)
-ui.url_state("top_k", 0)
-top_k = k_col.number_input("Top-k (0 = off)", 0, 1000, key="top_k", disabled=not sampling)
-ui.url_state("top_p", 1.0)
-top_p = p_col.slider("Top-p", 0.05, 1.0, step=0.05, key="top_p", disabled=not sampling)
+with ui.secondary_controls("Decoding settings"):
+    strategy_col, temperature_col, k_col, p_col = st.columns(4)
+    choice_state("strategy", ["sample", "greedy"])
+    strategy = strategy_col.radio("Decoding", ["greedy", "sample"], key="strategy", horizontal=True)
+    sampling = strategy == "sample"
+    ui.url_state("temperature", 0.8)
+    temperature = temperature_col.slider("Temperature", 0.1, 2.0, step=0.05, key="temperature", disabled=not sampling)
+    ui.url_state("top_k", 0)
+    top_k = k_col.number_input("Top-k (0 = off)", 0, 1000, key="top_k", disabled=not sampling)
+    ui.url_state("top_p", 1.0)
+    top_p = p_col.slider("Top-p", 0.05, 1.0, step=0.05, key="top_p", disabled=not sampling)
 length_col, seed_col, button_col = st.columns([2, 1, 1], vertical_alignment="bottom")
 ui.url_state(f"length_{task}", DEFAULT_LENGTHS[task])
 length = length_col.slider(f"New {lm.unit}s (at most)", 1, lm.max_new_tokens, key=f"length_{task}")
@@ -131,14 +147,14 @@ clicked = button_col.button("Generate", type="primary", key="generate", icon=":m
 decoding = gen.Decoding(strategy, temperature, int(top_k), top_p, int(length), int(seed))
 
 # ---- result: streamed while it is produced, then coloured by each token's probability
-output = st.empty()
+with ui.main_result():
+    output = st.empty()
 if clicked:
     with output.container(border=True, key="streaming_text"):
         steps = run_generation(spec.id, prompt, decoding, chat)
     st.session_state["generation"] = (
-        {"model": spec.id, "prompt": prompt, "chat": chat, "steps": steps} if steps else None
+        {"model": spec.id, "prompt": prompt, "chat": chat, "steps": steps, "decoding": decoding} if steps else None
     )
-    st.session_state.pop("step", None)  # a new text: start the step chooser at its first step
 result = st.session_state.get("generation")
 if result and result["model"] == spec.id:
     steps = result["steps"]
@@ -147,21 +163,26 @@ if result and result["model"] == spec.id:
             st.caption(f"You: {result['prompt']}")
         st.html(gen.coloured_html(steps, prefix="" if result["chat"] else result["prompt"]))
         low = sum(s.prob < 0.1 for s in steps)
-        st.caption(
-            f"{len(steps)} {lm.unit}s. Colour = the model's probability for the {lm.unit} it chose: "
-            f"green likely, red unlikely ({low} below 10 %). Hover for the value."
+        ui.colour_legend(
+            "unlikely", "likely", [display.probability_colour(p / 4) for p in range(5)], "Probability it gave:"
         )
+        st.caption(f"{len(steps)} {lm.unit}s, {low} of them below 10 %. Hover a {lm.unit} for its probability.")
 
     st.subheader("What else could it have written?")
-    step_number = st.slider("Step", 1, len(steps), 1, key="step") if len(steps) > 1 else 1
-    step = steps[step_number - 1]
-    context = ("" if result["chat"] else result["prompt"]) + "".join(s.text for s in steps[: step_number - 1])
-    before = f"…`{gen.visible(context[-60:])}`" if context else "the start"
-    st.markdown(
-        f"After {before} the model chose **`{step.label}`** with probability "
-        f"**{step.prob:.1%}**. Its {len(step.alternatives)} likeliest options:"
+    st.caption(
+        f"Step through the generation, or press Play: each {lm.unit}'s likeliest alternatives and why the decoding "
+        "rule picked the one it did. The replay uses what the generation recorded; it does not run the model."
     )
-    st.altair_chart(alternatives_chart(step), width="stretch")
+
+    def draw_step(step_number: int) -> None:
+        step = steps[step_number - 1]
+        context = ("" if result["chat"] else result["prompt"]) + "".join(s.text for s in steps[: step_number - 1])
+        before = f"…`{gen.visible(context[-60:])}`" if context else "the start"
+        st.markdown(f"After {before} it wrote **`{step.label}`**.")
+        st.markdown(gen.why_chosen(step, result["decoding"], lm.unit))
+        st.altair_chart(alternatives_chart(step), width="stretch")
+
+    ui.replay("step", len(steps), draw_step, f"{lm.unit.capitalize()} number", identity=id(steps))
 
 # ---- compare the three cells on one corpus
 if isinstance(lm, gen.CharLanguageModel):

@@ -28,14 +28,26 @@ ui.url_state("seg_mode", MODES[0])
 mode = st.segmented_control("Mode", MODES, key="seg_mode", required=True) or MODES[0]
 
 
+def swatch(colour: str) -> str:
+    return (
+        f'<span style="display:inline-block;width:0.9em;height:0.9em;background:{colour};'
+        'border:1px solid #888;vertical-align:middle"></span>'
+    )
+
+
+def class_legend(names: list[str], palette: np.ndarray) -> None:
+    """Which colour is which class, for pictures of masks."""
+    entries = [
+        f"{swatch('#{:02x}{:02x}{:02x}'.format(*colour))} {html.escape(name)}"
+        for name, colour in zip(names, palette, strict=True)
+    ]
+    st.markdown("Legend: " + "&emsp;".join(entries), unsafe_allow_html=True)
+
+
 def show_mask(result: seg.Segmentation, key: str, file_name: str) -> None:
     """Legend with colours, area share per class, and the mask as a PNG download."""
     rows = seg.area_shares(result)
-    legend = " ".join(
-        f'<span style="display:inline-block;width:0.9em;height:0.9em;background:{colour};'
-        f'border:1px solid #888;vertical-align:middle"></span> **{html.escape(name)}** {share:.1%}&emsp;'
-        for name, colour, share in rows
-    )
+    legend = " ".join(f"{swatch(colour)} **{html.escape(name)}** {share:.1%}&emsp;" for name, colour, share in rows)
     st.markdown(f"Legend and area: {legend}", unsafe_allow_html=True)
     st.download_button(
         "Download mask (PNG)",
@@ -150,6 +162,7 @@ def unet_mode() -> list[str]:
         progress = st.progress(0.0, text="Starting…")
         loss_chart, masks_picture = st.empty(), st.empty()
         refresh = max(1, steps // 10)
+        snapshots: list[tuple[int, np.ndarray]] = []  # (step, predicted validation masks), for the replay
 
         def on_step(step: int, loss: float) -> None:
             progress.progress(step / steps, text=f"Step {step}/{steps} · loss {loss:.3f} · {trainer.seconds:.0f} s")
@@ -157,13 +170,15 @@ def unet_mode() -> list[str]:
                 loss_chart.line_chart(pd.DataFrame({"training loss": trainer.losses}), x_label="step", height=220)
             if step % refresh == 0 or step == steps:
                 images, truth = trainer.validation
+                snapshots.append((step, trainer.predict(images)))
                 masks_picture.image(
-                    masks_row(images, truth, trainer.predict(images)),
+                    masks_row(images, truth, snapshots[-1][1]),
                     caption=f"Validation images, true masks, predictions after {step} steps",
                 )
 
         trainer.train(on_step)
         st.session_state["seg_trainer"] = trainer
+        st.session_state["seg_snapshots"] = snapshots
         progress.empty()
     if trainer is None:
         images, truth = UNetTrainer(config).validation
@@ -179,10 +194,18 @@ def unet_mode() -> list[str]:
     left, right = st.columns([3, 2])
     left.line_chart(pd.DataFrame({"training loss": trainer.losses}), x_label="step", height=220)
     right.bar_chart(pd.DataFrame({"IoU": scores}), horizontal=True, height=220)
-    st.image(
-        masks_row(images, truth, trainer.predict(images)),
-        caption="Validation images, true masks, predictions",
-    )
+    snapshots = st.session_state.get("seg_snapshots") or [(trainer.step_count, trainer.predict(images))]
+    st.markdown("**The validation masks as it learned** (replayed from the training run, no retraining)")
+
+    def draw_snapshot(index: int) -> None:
+        step, predicted = snapshots[index - 1]
+        st.image(
+            masks_row(images, truth, predicted),
+            caption=f"Validation images, true masks, predictions after {step} steps",
+        )
+
+    ui.replay("seg_replay", len(snapshots), draw_snapshot, "Logged step", start_at_end=True, identity=id(trainer))
+    class_legend(CLASS_NAMES, seg.palette(len(CLASS_NAMES)))
 
     st.subheader("Segment a new random image")
     if st.button("New random image", icon=":material/casino:", key="seg_new_image"):

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from models import display
 from models import sentiment as sm
 from models.registry import get_registry
 
@@ -61,7 +62,8 @@ with sentence_tab:
             if answer is not None:
                 results[model_id] = answer
 
-        columns = st.columns(max(len(results), 1))
+        with ui.main_result():
+            columns = st.columns(max(len(results), 1))
         for column, (model_id, (prediction, _)) in zip(columns, results.items(), strict=False):
             positive = float(prediction.positive_prob()[0])
             with column, st.container(border=True):
@@ -76,6 +78,7 @@ with sentence_tab:
                     delta_color="off",
                     delta_arrow="off",
                 )
+        shown = ui.current_display()
         bars = pd.DataFrame(
             {
                 "model": [names[m] for m in results],
@@ -89,17 +92,23 @@ with sentence_tab:
             .encode(
                 x=alt.X("P(positive):Q", scale=alt.Scale(domain=[0, 1]), title="probability of positive"),
                 y=alt.Y("model:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
-                color=alt.Color("P(positive):Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
+                color=alt.Color(
+                    "P(positive):Q",
+                    scale=alt.Scale(scheme=shown.diverging_scheme, domain=[0, 1], reverse=shown.reverse_diverging),
+                    legend=alt.Legend(title="P(positive)", orient="bottom", format=".0%"),
+                ),
                 tooltip=["model", "verdict", alt.Tooltip("P(positive):Q", format=".1%")],
             )
         )
         rule = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-        st.altair_chart(chart + rule)
+        st.altair_chart(display.style_chart(chart + rule))
 
         st.subheader("Why: the words that pushed each verdict")
+        ends = [display.hex_colour(shown.negative), "#ffffff", display.hex_colour(shown.positive)]
+        ui.colour_legend("pushes negative", "pushes positive", ends)
         st.caption(
-            "Green pushes toward positive, red toward negative; stronger colour, stronger push. "
-            "Each row shows the tokens that model actually read; hover a token for its score."
+            "Stronger colour, stronger push. Each row shows the tokens that model actually read; "
+            "hover a token for its score."
         )
         for model_id, (_, explanation) in results.items():
             st.markdown(f"**{names[model_id]}** · {explanation.method}")

@@ -15,6 +15,7 @@ from models.translation_baselines import (
 )
 from models.translation_ibm1 import NULL, words
 from models.translation_plots import attention_heatmap, attention_matrix, beam_tree
+from models.translation_replay import beams_at, steps_taken
 
 ui.header(
     "Translation",
@@ -114,10 +115,41 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 st.subheader("The search, step by step")
 st.caption(
-    "Each dot is a prefix the search kept (colour: its log-probability; squares: it ended). "
-    "The red path is the chosen translation."
+    "Each dot is a prefix the search kept (colour: its log-probability; squares: it ended). Step through "
+    "the search or press Play: the live beams of the step are ringed, finished hypotheses are set aside on the "
+    "right; at the last step the red path is the chosen translation. The replay reuses this search, it does "
+    "not run the model again."
 )
-st.plotly_chart(beam_tree(result.search, result.token_labels, result.search.path(result.search.best)), width="stretch")
+
+
+def draw_search_step(step: int) -> None:
+    """The tree up to `step`, with that step's live beams and the hypotheses finished by then."""
+    live, finished = beams_at(result.search, step, alpha)
+    last = step == steps_taken(result.search)
+    chosen = result.search.path(result.search.best) if last else []
+    figure = beam_tree(result.search, result.token_labels, chosen, upto=step, live=[r.node for r in live])
+    tree_column, table_column = st.columns([3, 2])
+    tree_column.plotly_chart(figure, width="stretch", key="tr_replay_tree")
+
+    def table(rows, caption: str) -> None:
+        table_column.caption(caption)
+        frame = pd.DataFrame(
+            {
+                "prefix": [translator.detokenize(r.tokens) or "·" for r in rows],
+                "log P": [round(r.log_prob, 3) for r in rows],
+                "score": [round(r.score, 3) for r in rows],
+            }
+        )
+        table_column.dataframe(frame, hide_index=True, width="stretch")
+
+    table(live, f"Live beams after step {step} (ringed)" if live else f"No live beam after step {step}")
+    if finished:
+        table(finished, "Finished hypotheses, set aside (score = log P / length^α)")
+
+
+steps = steps_taken(result.search)
+searched = (spec.id, text, method, width, alpha, max_len)  # a new search starts the replay at its end
+ui.replay("tr_replay", steps, draw_search_step, "Decoding step", start_at_end=True, identity=searched)
 
 
 def english_to_spanish(spec: ModelSpec) -> bool:

@@ -5,7 +5,9 @@ another through the registry, and reports its RSS (psutil) after each load, and 
 kernel's high-water mark, which psutil does not expose), against the 3 GB target on CPU.
 
 Cold start: `tools/serve.py` (what `make run` starts) with STUDIO_WARMUP=1 on a free port, timed from
-the launch to /_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand), and to
+the launch to /_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand;
+the first-page figure, target < 4 s: the home page does not wait for torch or the warm-up), then the
+translation page opened in a second tab (it shows the libraries' progress until they are loaded), and to
 the home page's "Models ready: N of M" reading N == M (reloaded until then, at most 300 s). The
 warm-up thread starts with the server."""
 
@@ -86,6 +88,16 @@ def cold_start() -> dict[str, float | str]:
             page.goto(url)
             wait_for_app(page)
             figures["cold start: to first page rendered (s)"] = time.perf_counter() - start
+            figures["first page under the 4 s target"] = (
+                "yes" if figures["cold start: to first page rendered (s)"] < 4 else "no"
+            )
+            # A technique page opened right away: it shows the libraries' progress, then its result.
+            opened = time.perf_counter()
+            technique = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            technique.goto(f"{url}/translation")
+            wait_for_app(technique, timeout_ms=300_000)
+            figures["translation page, opened next, to rendered (s)"] = time.perf_counter() - opened
+            technique.context.close()
             shown, loaded_at = "not shown", None  # the home page's last "N of M"
             while loaded_at is None and time.perf_counter() - start < READY_TIMEOUT_S:
                 found = re.search(r"Models ready: (\d+) of (\d+)", page.inner_text("body"))

@@ -6,11 +6,23 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
+from models import display
+
 
 def overlay_heatmap(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """`heatmap` (H, W) in [0, 1] coloured with 'jet' and blended over `image` with `opacity`."""
-    colours = (colormaps["jet"](heatmap)[..., :3] * 255).astype(np.uint8)  # (H, W, 3)
+    """`heatmap` (H, W) in [0, 1] coloured with the display's heatmap colormap (inferno, which reads without
+    hue; 'jet' in the classic palette) and blended over `image` with `opacity`."""
+    colormap = colormaps[display.current().heatmap_colormap]
+    colours = (colormap(heatmap)[..., :3] * 255).astype(np.uint8)  # (H, W, 3)
     return Image.blend(image.convert("RGB"), Image.fromarray(colours), float(np.clip(opacity, 0, 1)))
+
+
+def heatmap_stops(count: int = 5) -> list[str]:
+    """Colours of the display's heatmap colormap from 0 to 1, for a legend."""
+    colormap = colormaps[display.current().heatmap_colormap]
+    return [
+        "#{:02x}{:02x}{:02x}".format(*(round(255 * c) for c in colormap(i / (count - 1))[:3])) for i in range(count)
+    ]
 
 
 def tensor_picture(tensor: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ PRESENTER_SCALE = 1.4
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
 # Ends of the two-sided scales (negative/unlikely, positive/likely), as RGB.
 TWO_SIDED: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
-    "safe": ((230, 97, 1), (33, 102, 172)),  # orange / blue (ColorBrewer PuOr and RdBu ends)
+    "safe": ((230, 97, 1), (67, 147, 195)),  # orange / blue (ColorBrewer PuOr, RdBu): black text stays readable
     "classic": ((220, 38, 38), (22, 163, 74)),  # red / green
 }
 
@@ -141,18 +141,17 @@ def style_figure(figure: Any, display: Display | None = None) -> Any:
     )
     figure.update_xaxes(gridcolor="#9a9a9a", linecolor="#000000", tickfont={"size": display.size(13)})
     figure.update_yaxes(gridcolor="#9a9a9a", linecolor="#000000", tickfont={"size": display.size(13)})
-    for trace in figure.data:
-        marker = getattr(trace, "marker", None)
-        if marker is not None and isinstance(marker.size, (int, float)):
-            marker.size = marker.size * scale
-        elif marker is not None and marker.size is not None:
-            marker.size = [size * scale for size in marker.size]
-        textfont = getattr(trace, "textfont", None)
-        if textfont is not None:
-            textfont.size = (textfont.size or 12) * scale
-        line = getattr(trace, "line", None)
-        if line is not None and line.width is not None:
-            line.width = line.width * scale
+    for trace in figure.data:  # each trace type has its own properties: ask before touching one
+        marker = trace["marker"] if "marker" in trace else None  # noqa: SIM401  (plotly objects have no .get)
+        size = marker["size"] if marker is not None and "size" in marker else None
+        if isinstance(size, (int, float)):
+            marker.size = size * scale
+        elif size is not None:
+            marker.size = [item * scale for item in size]
+        if "textfont" in trace:
+            trace.textfont.size = (trace.textfont.size or 12) * scale
+        if "line" in trace and "width" in trace.line and isinstance(trace.line.width, (int, float)):
+            trace.line.width = trace.line.width * scale
     for annotation in figure.layout.annotations:
         annotation.font.size = (annotation.font.size or 12) * scale
         if annotation.arrowwidth:

@@ -26,6 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
+from models import display
 from models.batching import BatchWorker
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel, load_hf
@@ -505,6 +506,10 @@ class Step:
     prob: float  # its probability under the model (before temperature/top-k/top-p)
     alternatives: tuple[tuple[str, float], ...]  # the likeliest tokens (label, probability), best first
     stop: bool  # it ends the text (end of name, end of sequence)
+    # Sampling only: the probability the decoding rule (after temperature, top-k, top-p) gave each of the
+    # alternatives, and how many tokens it could draw from at all. Empty / 1 for greedy.
+    rule_probs: tuple[float, ...] = ()
+    candidates: int = 1
 
 
 def sampling_distribution(logits: torch.Tensor, decoding: Decoding) -> torch.Tensor:
@@ -523,10 +528,12 @@ def sampling_distribution(logits: torch.Tensor, decoding: Decoding) -> torch.Ten
     return probs
 
 
-def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator) -> int:
+def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator) -> tuple[int, torch.Tensor | None]:
+    """The next token, and for sampling the distribution it was drawn from (None for greedy)."""
     if decoding.strategy == "greedy":
-        return int(logits.argmax())
-    return int(torch.multinomial(sampling_distribution(logits, decoding), 1, generator=generator))
+        return int(logits.argmax()), None
+    distribution = sampling_distribution(logits, decoding)
+    return int(torch.multinomial(distribution, 1, generator=generator)), distribution
 
 
 def generate(lm: LanguageModel, prompt: str, decoding: Decoding, chat: bool = False) -> Iterator[Step]:
@@ -565,10 +572,13 @@ class Stream:
         lm, decoding = self.lm, self.decoding
         if self.generator is None:  # seeded on the logits' device, once
             self.generator = torch.Generator(device=logits.device).manual_seed(decoding.seed)
-        token = choose(logits, decoding, self.generator)
+        token, rule = choose(logits, decoding, self.generator)
         probs = torch.softmax(logits.float(), dim=-1)
         top = torch.topk(probs, min(decoding.alternatives, probs.numel()))
         alternatives = tuple((lm.label(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist(), strict=True))
+        # Temperature, top-k and top-p keep the model's order, so its top tokens are the rule's top tokens.
+        rule_probs = () if rule is None else tuple(rule[top.indices].tolist())
+        candidates = 1 if rule is None else int((rule > 0).sum())
         stop = lm.is_stop(token)
         text = ""
         if not stop and lm.partial_tokens:
@@ -580,7 +590,7 @@ class Stream:
         elif not stop:
             text = lm.decode([token])
         self.count += 1
-        return Step(token, text, lm.label(token), float(probs[token]), alternatives, stop)
+        return Step(token, text, lm.label(token), float(probs[token]), alternatives, stop, rule_probs, candidates)
 
     def finished(self, step: Step) -> bool:
         return step.stop or self.count >= self.decoding.max_new_tokens
@@ -681,20 +691,44 @@ class StreamBatcher(BatchWorker[Stream]):
             batch.fail(exc)
 
 
+def why_chosen(step: Step, decoding: Decoding, unit: str = "token") -> str:
+    """One markdown sentence on how the decoding rule picked `step`'s token, from what the step recorded."""
+    ranks = [label for label, _ in step.alternatives]
+    rank = ranks.index(step.label) + 1 if step.label in ranks else None
+    place = f"the model's #{rank} choice" if rank else f"outside the model's top {len(ranks)}"
+    if decoding.strategy == "greedy":
+        return f"**Greedy** decoding always takes the likeliest {unit}: `{step.label}` ({step.prob:.1%})."
+    reshaped = []
+    if decoding.temperature != 1:
+        effect = "sharpened" if decoding.temperature < 1 else "flattened"
+        reshaped.append(f"temperature {decoding.temperature:g} {effect} the distribution")
+    if decoding.top_k:
+        reshaped.append(f"top-k kept the {decoding.top_k} likeliest")
+    if decoding.top_p < 1:
+        reshaped.append(f"top-p kept the fewest {unit}s holding {decoding.top_p:.0%} of the probability")
+    chance = step.rule_probs[rank - 1] if rank and len(step.rule_probs) >= rank else None
+    odds = f", which had a **{chance:.1%}** chance under the rule" if chance is not None else ""
+    return (
+        f"**Sampling**: {'; '.join(reshaped) or 'the model’s own distribution, unchanged'}, so "
+        f"{step.candidates:,} {unit}(s) could be drawn. The random draw (seed {decoding.seed}) picked "
+        f"`{step.label}`, {place}{odds} ({step.prob:.1%} under the model)."
+    )
+
+
 def coloured_html(steps: list[Step], prefix: str = "") -> str:
     """The generated text as HTML after the `prefix` (the prompt, in grey), each token's background
-    from red (unlikely) to green (likely), its probability in the tooltip."""
+    coloured by its probability (`display.probability_colour`: orange unlikely to blue likely, or red to
+    green in the classic palette), the probability in the tooltip."""
     from html import escape
 
     spans = [f'<span style="color:#888">{escape(prefix)}</span>'] if prefix else []
     for step in steps:
         if not step.text:
             continue
-        hue = round(120 * step.prob)  # 0 = red, 60 = yellow, 120 = green
         text = escape(step.text).replace("\n", "<br>")
         spans.append(
-            f'<span title="{escape(step.label)}: {step.prob:.1%}" '
-            f'style="background:hsl({hue},75%,80%);color:#111;border-radius:3px;padding:0 1px">{text}</span>'
+            f'<span title="{escape(step.label)}: {step.prob:.1%}" style="background:'
+            f'{display.probability_colour(step.prob)};color:#111;border-radius:3px;padding:0 1px">{text}</span>'
         )
     return '<div style="line-height:1.9;font-size:1.1rem;white-space:pre-wrap">' + "".join(spans) + "</div>"
 

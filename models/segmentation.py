@@ -12,7 +12,6 @@ and are wrapped by `as_segmenter`. `grabcut_refine` turns a classifier's Grad-CA
 object mask. The U-Net trained live on the page is in models/unet.py.
 """
 
-import colorsys
 import io
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
+from models import display
 from models.device import half_dtype
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel
@@ -54,13 +54,9 @@ class Segmentation:
 
 
 def palette(count: int) -> np.ndarray:
-    """`count` distinct colours (K, 3) uint8: black for class 0 (background), then hues spread by the
-    golden ratio so neighbouring class indices never look alike."""
-    colours = [BACKGROUND]
-    for index in range(1, count):
-        hue = (index * 0.618034) % 1.0
-        colours.append(tuple(round(255 * c) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.95)))
-    return np.array(colours, dtype=np.uint8)
+    """`count` distinct colours (K, 3) uint8: black for class 0 (background), then the display's class
+    colours (Okabe-Ito's colour-blind-safe set by default; see `display.class_colours`)."""
+    return np.array(display.class_colours(count, BACKGROUND), dtype=np.uint8)
 
 
 def binary_segmentation(probability: np.ndarray, class_names: list[str], threshold: float = 0.5) -> Segmentation:

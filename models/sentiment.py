@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from models import display
 from models.batching import MicroBatcher
 from models.errors import InputError, ModelLoadError
 from models.paths import ASSETS, extra_file
@@ -174,12 +175,14 @@ def verdict_emoji(positive_prob: float) -> str:
 
 
 def shaded_html(explanation: Explanation) -> str:
-    """The tokens as HTML, each shaded green (pushes positive) or red (pushes negative) by the size
-    of its push relative to the strongest one; the score shows on hover."""
+    """The tokens as HTML, each shaded in the display's positive colour (blue, or green in the classic
+    palette) or negative colour (orange, or red) by the size of its push relative to the strongest one;
+    the score shows on hover."""
     peak = max((abs(s) for s in explanation.scores), default=0.0) or 1.0
+    shown = display.current()
     spans = []
     for token, score in zip(explanation.tokens, explanation.scores, strict=True):
-        red, green, blue = (22, 163, 74) if score > 0 else (220, 38, 38)
+        red, green, blue = shown.positive if score > 0 else shown.negative
         alpha = 0.85 * min(abs(score) / peak, 1.0)
         spans.append(
             f'<span title="{score:+.3f}" style="background: rgba({red},{green},{blue},{alpha:.2f}); '

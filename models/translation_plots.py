@@ -1,25 +1,38 @@
 """Figures for the translation page: the beam search tree and the attention heatmap (plotly)."""
 
+from collections.abc import Collection
+
 import numpy as np
 import plotly.graph_objects as go
 
+from models import display
 from models.beam_search import SearchResult
 from models.translation import Candidate
 
 
-def beam_tree(search: SearchResult, labels: dict[int, str], chosen: list[int]) -> go.Figure:
+def beam_tree(
+    search: SearchResult,
+    labels: dict[int, str],
+    chosen: list[int],
+    upto: int | None = None,
+    live: Collection[int] = (),
+) -> go.Figure:
     """Every prefix the search kept, by step (x) and rank within its step (y), linked to its parent.
-    `chosen`: node ids of the path to highlight (the best hypothesis)."""
+    `chosen`: node ids of the path to highlight (the best hypothesis). For a replay: only the steps up
+    to `upto` (the axes keep the whole search's size, so the tree grows in place), with the `live`
+    prefixes of that step ringed in black."""
     nodes = {node.id: node for node in search.tree}
     rank: dict[int, int] = {}
     for step in sorted({n.step for n in search.tree}):
         at_step = sorted((n for n in search.tree if n.step == step), key=lambda n: -n.log_prob)
         rank.update({n.id: i for i, n in enumerate(at_step)})
-    on_path = set(chosen)
+    last_step = max((n.step for n in search.tree), default=0)
+    kept = [n for n in search.tree if upto is None or n.step <= upto]
+    on_path, ringed = set(chosen), set(live)
     figure = go.Figure()
     for highlight in (False, True):
         xs, ys = [], []
-        for node in search.tree:
+        for node in kept:
             if node.parent >= 0 and (node.id in on_path and node.parent in on_path) == highlight:
                 parent = nodes[node.parent]
                 xs += [parent.step, node.step, None]
@@ -34,7 +47,7 @@ def beam_tree(search: SearchResult, labels: dict[int, str], chosen: list[int]) -
                 showlegend=False,
             )
         )
-    shown = [n for n in search.tree if n.parent >= 0]
+    shown = [n for n in kept if n.parent >= 0]
     figure.add_trace(
         go.Scatter(
             x=[n.step for n in shown],
@@ -43,12 +56,19 @@ def beam_tree(search: SearchResult, labels: dict[int, str], chosen: list[int]) -
             text=[labels.get(n.token, str(n.token)) for n in shown],
             textposition="top center",
             marker={
-                "size": [14 if n.id in on_path else 9 for n in shown],
+                "size": [14 if n.id in on_path or n.id in ringed else 9 for n in shown],
                 "color": [n.log_prob for n in shown],
-                "colorscale": "Viridis",
+                "colorscale": "Viridis",  # colour-blind safe, and its scale stays fixed while a replay grows
+                "cmin": min((n.log_prob for n in search.tree if n.parent >= 0), default=0.0),
+                "cmax": max((n.log_prob for n in search.tree if n.parent >= 0), default=0.0),
                 "colorbar": {"title": "log P(prefix)"},
                 "symbol": ["square" if n.finished else "circle" for n in shown],
-                "line": {"color": ["#d62728" if n.id in on_path else "white" for n in shown], "width": 2},
+                "line": {
+                    "color": [
+                        "#d62728" if n.id in on_path else "#000000" if n.id in ringed else "white" for n in shown
+                    ],
+                    "width": [3 if n.id in ringed else 2 for n in shown],
+                },
             },
             customdata=[[n.log_prob, "finished" if n.finished else "live"] for n in shown],
             hovertemplate="%{text}<br>step %{x}<br>log P = %{customdata[0]:.3f} (%{customdata[1]})<extra></extra>",
@@ -56,12 +76,12 @@ def beam_tree(search: SearchResult, labels: dict[int, str], chosen: list[int]) -
         )
     )
     figure.update_layout(
-        xaxis_title="decoding step",
-        yaxis={"visible": False},
+        xaxis={"title": "decoding step", "range": [0.5, last_step + 0.5]},
+        yaxis={"visible": False, "range": [-max(rank.values(), default=0) - 0.5, 0.7]},
         height=220 + 28 * max(rank.values(), default=0),
         margin={"l": 10, "r": 10, "t": 20, "b": 40},
     )
-    return figure
+    return display.style_figure(figure)
 
 
 def attention_matrix(candidate: Candidate, layer: int | None = None, head: int | None = None) -> np.ndarray:
@@ -103,4 +123,4 @@ def attention_heatmap(
         height=max(300, 22 * len(y) + 160),
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
     )
-    return figure
+    return display.style_figure(figure)
