@@ -390,7 +390,7 @@ if tabs["Parse"].open:
         for column, (key, label, default) in zip(
             options,
             [
-                ("text_basics_compact", "Compact", False),
+                ("text_basics_compact", "Compact", True),
                 ("text_basics_collapse_punct", "Collapse punctuation", True),
                 ("text_basics_merge_phrases", "Merge noun phrases", False),
             ],

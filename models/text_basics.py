@@ -318,7 +318,7 @@ def dependency_data(sentence_doc: Any, collapse_punct: bool, merge_phrases: bool
 
 def dependency_svgs(
     doc: Any,
-    compact: bool = False,
+    compact: bool = True,
     collapse_punct: bool = True,
     merge_phrases: bool = False,
     max_sentences: int = MAX_PARSE_SENTENCES,
@@ -327,7 +327,7 @@ def dependency_svgs(
     the same in light and dark themes. Blank sentences are skipped."""
     from spacy import displacy
 
-    options = {"compact": compact, "bg": "#ffffff", "color": "#111827", "distance": 95 if compact else 130}
+    options = {"compact": compact, "bg": "#ffffff", "color": "#111827", "distance": 90 if compact else 120}
     svgs = []
     for sentence in doc.sents:
         if len(svgs) == max_sentences:
