@@ -19,6 +19,19 @@ SPECIALS = [PAD, BOS, EOS, UNK]
 SOURCE_CHARS = " abcdefghijklmnopqrstuvwxyz0123456789.,/-'"
 TARGET_CHARS = "0123456789-"
 MAX_SOURCE_CHARS = 64
+# Two-digit years are read the way C's strptime reads %y (and Python's with it): 00-68 -> 2000-2068,
+# 69-99 -> 1969-1999. The model learned this pivot from training pairs made with `widen_year`.
+TWO_DIGIT_PIVOT = 69
+
+
+def widen_year(two_digits: int) -> int:
+    """The four-digit year a two-digit year stands for: 9 -> 2009, 68 -> 2068, 69 -> 1969."""
+    return 1900 + two_digits if two_digits >= TWO_DIGIT_PIVOT else 2000 + two_digits
+
+
+def two_digit_years() -> range:
+    """The years a two-digit year can stand for: 1969-2068."""
+    return range(widen_year(TWO_DIGIT_PIVOT), widen_year(TWO_DIGIT_PIVOT - 1) + 1)
 
 
 def normalise(text: str) -> str:

@@ -10,6 +10,7 @@ from models.errors import InputError, ModelLoadError
 from models.loaders import load_hf
 from models.registry import get_registry
 from models.translation import HFTranslator, as_translator
+from models.translation_dates import widen_year
 
 # Years and formats the date model never saw in training (training/translation_dates.py holds them out:
 # the full style with an abbreviated month, and three numeric layouts).
@@ -46,6 +47,27 @@ def test_date_model_gets_held_out_dates_right(dates, method: str) -> None:
         for text, iso in HELD_OUT_DATES.items()
         if (got := dates.translate(text, method=method, beam_width=5).best.text) != iso
     }
+    assert not wrong
+
+
+def test_two_digit_years_follow_the_strptime_pivot(dates) -> None:
+    import datetime as dt
+
+    # The documented pivot is the one Python's %y uses: 00-68 -> 20xx, 69-99 -> 19xx.
+    for yy in range(100):
+        assert widen_year(yy) == dt.datetime.strptime(f"{yy:02d}", "%y").year
+    # The model learned it: numeric and spelled-out dates, on both sides of the pivot, including years
+    # held out of training (2003, 2051, 1982).
+    cases = {
+        "5 april 09": "2009-04-05",
+        "12/31/99": "1999-12-31",
+        "1 Jan 68": "2068-01-01",
+        "1 Jan 69": "1969-01-01",
+        "24.12.82": "1982-12-24",
+        "Tuesday, Mar 14, 51": "2051-03-14",
+        "31 déc. 03": "2003-12-31",
+    }
+    wrong = {text: got for text, iso in cases.items() if (got := dates.translate(text).best.text) != iso}
     assert not wrong
 
 

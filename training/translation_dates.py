@@ -3,7 +3,8 @@
     python -m training.translation_dates        # or: make train-translation_dates
 
 Pairs come from CLDR date formats (PyPI `babel`) in eight locales, with typos, odd spacing and
-dropped punctuation. Some formats and some years are kept out of training; the held-out sets use
+dropped punctuation; some with a two-digit year ("5 April 09"), whose century follows strptime's %y
+pivot (models/translation_dates.py: `widen_year`). Some formats and some years are kept out of training; the held-out sets use
 only those years (and, for one set, only those formats), so the card's accuracy measures
 generalisation to dates the model has never seen written that way. Runs on one CPU thread in minutes.
 """
@@ -30,6 +31,7 @@ from models.translation_dates import (
     DateModelConfig,
     DateSeq2Seq,
     normalise,
+    two_digit_years,
 )
 
 OUT = ASSETS / "translation"
@@ -51,6 +53,7 @@ NUMERIC_TRAIN = [
 ]
 NUMERIC_HELD_OUT = ["dd.MM.y", "y/MM/dd", "d-M-y"]
 FIRST_YEAR, LAST_YEAR = 1800, 2199
+TWO_DIGIT_SHARE = 0.15  # of training pairs, written with a two-digit year
 SEED = 2026
 
 
@@ -61,7 +64,7 @@ def textual_patterns(locale: str) -> tuple[list[str], list[str]]:
     loc = Locale.parse(locale)
     patterns = [dates.get_date_format(style, locale=locale).pattern for style in ("medium", "long", "full")]
     patterns += [loc.datetime_skeletons[s].pattern for s in SKELETONS if s in loc.datetime_skeletons]
-    # Two-digit years are ambiguous; the model always sees four. Era markers are dropped.
+    # Four-digit years here (`with_two_digit_year` makes the short variants). Era markers are dropped.
     patterns = [re.sub(r"y+", "y", p.replace(" G", "")) for p in patterns]
     train = sorted({p for p in patterns if "MMM" in p or "LLL" in p})
     full = re.sub(r"y+", "y", dates.get_date_format("full", locale=locale).pattern)
@@ -112,14 +115,35 @@ def add_noise(text: str, rng: random.Random) -> str:
     return rng.choice(["", " "]) + text if rng.random() < 0.1 else text
 
 
-def make_pairs(n: int, years: list[int], fmts: list[tuple[str, str]], rng: random.Random, noise: bool):
-    """n (text, ISO) pairs; a third of them numeric (digits are where the model must copy with care)."""
+def with_two_digit_year(pattern: str) -> str | None:
+    """The pattern with a two-digit year ("d.M.y" -> "d.M.yy"), or None where that would be ambiguous:
+    a leading year ("09-04-05" reads as day-month-year too)."""
+    return None if pattern.lstrip("'").startswith("y") else pattern.replace("y", "yy")
+
+
+def make_pairs(
+    n: int,
+    years: list[int],
+    fmts: list[tuple[str, str]],
+    rng: random.Random,
+    noise: bool,
+    two_digit_share: float = TWO_DIGIT_SHARE,
+):
+    """n (text, ISO) pairs; a third of them numeric (digits are where the model must copy with care),
+    `two_digit_share` of them with a two-digit year (and then a year of 1969-2068)."""
     numeric = [f for f in fmts if "M" in f[1] and "MMM" not in f[1]]
     textual = [f for f in fmts if f not in numeric]
+    short_years = [y for y in years if y in two_digit_years()]
     pairs = []
-    for _ in range(n):
-        date = random_date(rng, years)
+    while len(pairs) < n:
         locale, pattern = rng.choice(numeric if rng.random() < 0.35 else textual)
+        if rng.random() < two_digit_share:
+            pattern = with_two_digit_year(pattern)
+            if pattern is None:
+                continue
+            date = random_date(rng, short_years)
+        else:
+            date = random_date(rng, years)
         text = dates.format_date(date, pattern, locale=locale)
         pairs.append((add_noise(text, rng) if noise else text, date.isoformat()))
     return pairs
@@ -156,7 +180,7 @@ def exact_match(model: DateSeq2Seq, pairs: list[tuple[str, str]]) -> float:
     return correct / len(pairs)
 
 
-def main(steps: int = 2500, batch_size: int = 128) -> None:
+def main(steps: int = 3000, batch_size: int = 128) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
@@ -179,6 +203,9 @@ def main(steps: int = 2500, batch_size: int = 128) -> None:
         "unseen years, training formats": make_pairs(2000, test_years, train_formats, eval_rng, noise=False),
         "unseen years, unseen formats": make_pairs(2000, test_years, test_formats, eval_rng, noise=False),
         "unseen years, unseen formats, noisy": make_pairs(2000, test_years, test_formats, eval_rng, noise=True),
+        "unseen years, two-digit years, every format": make_pairs(
+            2000, test_years, train_formats + test_formats, eval_rng, noise=False, two_digit_share=1.0
+        ),
     }
     config = DateModelConfig()
     model = DateSeq2Seq(config)
