@@ -20,9 +20,14 @@ from models import classification as cls
 from models import generation as gen
 from models import segmentation as seg
 from models import sentiment as sm
+from models import text_basics as tb
+from models import text_basics_entities as te
+from models import text_basics_taggers as tg
+from models import text_basics_tokens as tt
 from models.errors import StudioError
 from models.images import read_image
 from models.registry import get_registry
+from models.text import without_surrogates
 
 SETTINGS = settings(
     max_examples=40,
@@ -302,6 +307,73 @@ def test_smollm2_encode(text, chat):
     lm = gen.as_language_model(get_registry().load("smollm2-135m-instruct"))
     returns_or_studio_error(gen.generate, lm, text, gen.Decoding(max_new_tokens=1), chat=chat)
     returns_or_studio_error(lm.encode, text, chat)
+
+
+# --- text basics ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def text_tools():
+    """spaCy, both shipped subword tokenizers, the entity rules and taggers trained on 40 of Hamlet's speeches."""
+    nlp = get_registry().load(tb.SPACY_ID)
+    comparison = tg.compare_taggers(tg.silver_sentences(nlp, tg.hamlet_speeches()[:40]))
+    return nlp, tt.load_tokenizers(), te.rule_recognizer(te.load_gazetteer()), comparison.taggers
+
+
+@FEW
+@given(text=odd_text)
+@with_odd_examples("text")
+@example(text="x" * 100_000)  # one very long word
+@example(text="def f(x):\n    return x**2  # 😀 <b>&amp;</b>")
+@example(text=HUGE)
+@example(text=HUGE_MIXED)
+def test_text_basics_every_tab(text_tools, text):
+    """Everything the text-basics page does with a text, from the one entry point that may refuse it."""
+    nlp, subword, recognizer, taggers = text_tools
+    prepared = returns_or_studio_error(tb.prepare_text, text)
+    if prepared is None:
+        return
+    text = prepared.text
+    doc = nlp(text)
+    results = tt.tokenize_all(text, doc, subword)
+    tt.counts_table(results, text)
+    for result in results:
+        tt.token_chips_html(result, show_ids=True)
+        tt.first_difference(text, result.decoded)
+    tb.stems_and_lemmas(doc)
+    tb.pos_chips_html(doc, fine=True)
+    tb.boundary_table(text, tb.sentence_splits(text, doc))
+    for svg in tb.dependency_svgs(doc, compact=False, merge_phrases=True):
+        tb.svg_image_html(svg, text[:50])
+    tb.noun_chunks(doc)
+    ruled = te.rule_entities(recognizer, doc)
+    te.compare_entities(doc, ruled)
+    te.entities_html(ruled)
+    words = [t.text for t in doc if not t.is_space]
+    tg.tag_table(words, taggers, [t.pos_ for t in doc if not t.is_space])
+
+
+@FEW
+@given(
+    text=st.one_of(odd_text, st.lists(odd_text, min_size=20, max_size=80).map(" ".join)), vocab=st.integers(1, 6_000)
+)
+@with_odd_examples("text", vocab=300)
+@example(text=HUGE_MIXED, vocab=5_000)
+def test_train_bpe(text, vocab):
+    trained = returns_or_studio_error(tt.train_bpe, text, vocab)
+    if trained is not None:
+        sample = without_surrogates(text[:2_000])  # as the page's text box gives it
+        assert trained.tokenize(sample).round_trips(sample)
+        tt.merges_table(trained)
+
+
+@SETTINGS
+@given(data=st.binary(max_size=200))
+@example(data=b"")
+@example(data=b"\xff\xfe\x00\x00garbage")
+@example(data=b"\x00" * 1_000)
+def test_read_training_upload(data):
+    returns_or_studio_error(tt.read_training_upload, data)
 
 
 # --- images ------------------------------------------------------------------------------------------------
