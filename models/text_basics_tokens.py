@@ -22,6 +22,7 @@ from models.generation import SMOLLM2_CACHE, SMOLLM2_GGUF, visible
 from models.paths import cache_dir
 from models.registry import embedded_path
 from models.sentiment import minilm_base_dir
+from models.text import without_surrogates
 from models.text_basics import chip_html, chips_block, id_colour
 
 MAX_CHIPS = 1_500  # chips drawn per tokenizer; the counts always cover the whole text
@@ -145,8 +146,9 @@ def spacy_tokens(doc: Any) -> Tokenization:
 
 def hf_tokens(name: str, tokenizer: Any, text: str, byte_level: bool) -> Tokenization:
     """A Hugging Face `tokenizers.Tokenizer` (no special tokens added): its vocabulary ids, its unknown
-    token marked, byte-level tokens shown readably, and its own decode."""
-    encoding = tokenizer.encode(text, add_special_tokens=False)
+    token marked, byte-level tokens shown readably, and its own decode. Lone surrogates (which the Rust
+    tokenizers refuse) are read as U+FFFD."""
+    encoding = tokenizer.encode(without_surrogates(text), add_special_tokens=False)
     unknown_id = unknown_token_id(tokenizer)
     label = readable_byte_token if byte_level else visible
     tokens = [
@@ -336,6 +338,7 @@ def train_bpe(text: str, vocab_size: int, min_frequency: int = 2) -> TrainedBPE:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     notices = []
+    text = without_surrogates(text)
     if not text.strip():
         raise InputError("The training text is empty: paste some text, upload a .txt file or pick Hamlet.")
     if len(text) > MAX_TRAIN_CHARS:
