@@ -65,6 +65,20 @@ def use_telling_examples() -> None:
     st.session_state[TEXT] = tb.EXAMPLES["Stems and lemmas"]
 
 
+def url_choice(key: str, default, options: list) -> None:
+    """`ui.url_state` for a widget with fixed options: a value from a hand-edited link that is not among
+    them (the widget would refuse it) falls back to the default; numbers are clamped to the range."""
+    value = ui.url_state(key, default)
+    if isinstance(default, list):
+        valid = [item for item in value if item in options]
+        if valid != value:
+            st.session_state[key] = valid
+    elif isinstance(default, int) and not isinstance(default, bool):
+        st.session_state[key] = min(max(value, options[0]), options[-1])
+    elif value not in options:
+        st.session_state[key] = default
+
+
 def highlight_differences(table: pd.DataFrame, columns: list[str], reference: str, colour: str) -> pd.DataFrame:
     """CSS per cell for pandas' Styler: `colour` where a column's value differs from `reference`'s."""
     styles = pd.DataFrame("", index=table.index, columns=table.columns)
@@ -122,11 +136,13 @@ if tabs["Tokens"].open:
             subword = subword_tokenizers()
         for name, reason in subword.unavailable.items():
             st.warning(f"{name} is not available: {reason}", icon=":material/warning:")
-        names = [n for n in tt.TOKENIZER_NAMES if n.split()[0] != "SmolLM2" or subword.byte_bpe is not None]
-        ui.url_state("text_basics_tokenizers", names)
-        chosen = st.multiselect("Tokenizers", tt.TOKENIZER_NAMES, key="text_basics_tokenizers")
+        url_choice("text_basics_tokenizers", tt.TOKENIZER_NAMES, tt.TOKENIZER_NAMES)
         ui.url_state("text_basics_ids", False)
-        show_ids = st.toggle("Show each token's id under it (hover a token to see it anyway)", key="text_basics_ids")
+        with ui.secondary_controls("Tokenizers and ids"):
+            chosen = st.multiselect("Tokenizers", tt.TOKENIZER_NAMES, key="text_basics_tokenizers")
+            show_ids = st.toggle("Show each token's id under it (hover a token to see it too)", key="text_basics_ids")
+        if not chosen:
+            st.info("Pick at least one tokenizer.", icon=":material/info:")
         results = tt.tokenize_all(text, doc, subword, [n for n in tt.TOKENIZER_NAMES if n in chosen])
         counts = tt.counts_table(results, text)
         st.dataframe(
@@ -158,9 +174,9 @@ if tabs["Tokens"].open:
             "Byte-pair encoding starts from the 256 bytes and keeps merging the most frequent neighbouring pair "
             "into a new token, until the vocabulary is as large as you ask."
         )
-        ui.url_state("text_basics_bpe_source", BPE_SOURCES[0])
+        url_choice("text_basics_bpe_source", BPE_SOURCES[0], BPE_SOURCES)
         source = st.segmented_control("Training text", BPE_SOURCES, key="text_basics_bpe_source") or BPE_SOURCES[0]
-        ui.url_state("text_basics_bpe_vocab", 500)
+        url_choice("text_basics_bpe_vocab", 500, [260, 5_000])
         vocab_size = st.slider("Vocabulary size", 260, 5_000, step=20, key="text_basics_bpe_vocab")
         corpus = None
         if source == "Hamlet":

@@ -249,10 +249,10 @@ TOKENIZER_NAMES = [
 
 
 def tokenize_all(text: str, doc: Any, subword: TokenizerSet, names: list[str] | None = None) -> list[Tokenization]:
-    """The text through each tokenizer named (all by default, in TOKENIZER_NAMES order); `doc` is
-    spaCy's parse of the same text. Unavailable subword tokenizers are skipped."""
+    """The text through each tokenizer named (all when `names` is None, in TOKENIZER_NAMES order); `doc`
+    is spaCy's parse of the same text. Unavailable subword tokenizers are skipped."""
     results = []
-    for name in names or TOKENIZER_NAMES:
+    for name in TOKENIZER_NAMES if names is None else names:
         if name in WORD_TOKENIZERS:
             results.append(WORD_TOKENIZERS[name](text))
         elif name == "spaCy" and doc is not None:

@@ -87,6 +87,19 @@ def test_telling_examples_button_and_ready_examples():
     assert app.text_area(key="text_basics_text").value == tb.EXAMPLES["Code"] and not app.exception
 
 
+def test_hand_edited_links_and_no_tokenizer_chosen():
+    app = AppTest.from_file(PAGE, default_timeout=300)
+    app.query_params["text_basics_tokenizers"] = ["spaCy", "No such tokenizer"]
+    app.query_params["text_basics_bpe_vocab"] = "99999"
+    app.query_params["text_basics_bpe_source"] = "Nowhere"
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.dataframe[0].value["tokenizer"].tolist() == ["spaCy"]
+    assert app.slider(key="text_basics_bpe_vocab").value == 5_000
+    app.multiselect(key="text_basics_tokenizers").set_value([]).run()
+    assert not app.exception and any("at least one" in i.value for i in app.info)
+
+
 def test_empty_text_gives_a_message_not_tabs():
     app = open_tab("Tokens", "   ")
     assert not app.exception
