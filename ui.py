@@ -181,22 +181,25 @@ def infer(model_id: str, wrap: Callable[[Any, str], W], run: Callable[[W], T]) -
     next one, and the CPU copy is kept for the next out-of-memory error."""
     import torch
 
+    from models.device import on_cpu_after_gpu_oom
     from models.registry import get_registry
 
     model = load_model(model_id)
     if model is None:
         return None
     name = get_registry().get(model_id).name
-    try:
-        return run_or_report(lambda: run(wrap(model, name)))
-    except torch.OutOfMemoryError:
-        pass  # leave the except block first: its traceback holds the failed attempt's tensors
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    st.warning(OUT_OF_MEMORY, icon=":material/memory:")
-    try:
+
+    def attempt(device: torch.device | None) -> T:  # None: the shared copy
+        return run(wrap(model if device is None else get_registry().load(model_id, device), name))
+
+    @contextmanager
+    def on_the_cpu() -> Iterator[None]:
+        st.warning(OUT_OF_MEMORY, icon=":material/memory:")
         with st.spinner(f"Running {name} on the CPU…"):
-            return run_or_report(lambda: run(wrap(get_registry().load(model_id, torch.device("cpu")), name)))
+            yield
+
+    try:
+        return run_or_report(lambda: on_cpu_after_gpu_oom(attempt, on_the_cpu))
     except torch.OutOfMemoryError:
         st.error(f"{name} ran out of memory on the CPU too. Try a shorter input.", icon=":material/error:")
         return None
@@ -240,7 +243,7 @@ html {{ font-size: {round(100 * disp.PRESENTER_SCALE)}%; }}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] *, [data-testid="stMetricLabel"] p {{
   color: #000 !important;
 }}
-[data-testid="stCaptionContainer"] {{ font-size: 0.95rem !important; }}
+[data-testid="stCaptionContainer"] {{ font-size: 0.95rem !important; opacity: 1 !important; }}
 [data-testid="stExpander"] details, [data-testid="stVerticalBlockBorderWrapper"] {{ border-color: #000 !important; }}
 [data-testid="stBaseButton-primary"] {{ background: #1a237e !important; border-color: #1a237e !important; }}
 .block-container {{ max-width: 100% !important; }}

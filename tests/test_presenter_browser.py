@@ -15,7 +15,11 @@ pytestmark = pytest.mark.browser
 
 FONT_SIZE = """() => parseFloat(getComputedStyle(
     document.querySelector('[data-testid="stMain"] [data-testid="stCaptionContainer"] p')).fontSize)"""
-OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# How far the page scrolls sideways: the document, and Streamlit's own scrolling containers.
+OVERFLOW = """() => Math.max(...[document.documentElement, ...document.querySelectorAll(
+    '[data-testid="stAppViewContainer"], [data-testid="stMain"], [data-testid="stMainBlockContainer"]')]
+    .map(element => element.scrollWidth - element.clientWidth))"""
+CONTENT_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollHeight"""
 
 
 def open_share(page) -> tuple[str, str]:
@@ -34,7 +38,7 @@ def test_the_qr_code_decodes_to_the_page_address_with_its_state(page, app_url):
     port = urlsplit(app_url).port
     # Reached as "localhost": the link must carry the host the browser used, not the server's bind address.
     page.goto(f"http://localhost:{port}/translation?tr_width=3&tr_method=beam")
-    wait_for_app(page)
+    wait_for_app(page, timeout_ms=300_000)  # may be the server's first page: it waits for the libraries
     link, decoded = open_share(page)
     screenshot(page, "share")
     assert decoded == link
@@ -72,6 +76,9 @@ def test_every_page_fits_a_phone(browser, app_url, path, title):
         assert title.split()[0] in phone.locator("h1").first.inner_text()
         assert phone.get_by_role("button", name="Share").is_visible()
         assert phone.evaluate(OVERFLOW) <= 0, "the page scrolls sideways on a phone"
+        # The whole page in one picture: a taller window of the same width (Streamlit scrolls inside stMain).
+        phone.set_viewport_size({"width": 390, "height": min(phone.evaluate(CONTENT_HEIGHT), 8000)})
+        phone.wait_for_timeout(500)
         screenshot(phone, f"phone-{path or 'home'}")
     finally:
         context.close()
