@@ -2,8 +2,16 @@
 
 import os
 import platform
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import TypeVar
 
 import torch
+
+T = TypeVar("T")
+CPU = torch.device("cpu")
+
+_forced_half_dtype: torch.dtype | None = None  # set only by `forced_half_dtype`, for tests
 
 
 def best_device() -> torch.device:
@@ -24,10 +32,42 @@ def use_app_thread_policy() -> int:
 
 def half_dtype(device: torch.device) -> torch.dtype:
     """The reduced precision that is safe on `device`: bf16/fp16 on CUDA, fp32 on CPU
-    (CPU half precision is slower than fp32 on most laptops)."""
+    (CPU half precision is slower than fp32 on most laptops). Loaders call it once, at load time."""
+    if _forced_half_dtype is not None:
+        return _forced_half_dtype
     if device.type != "cuda":
         return torch.float32
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+@contextmanager
+def forced_half_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """For tests and tools/gpu_check.py only: models loaded inside the block get `dtype` from
+    `half_dtype` on every device. bf16 runs on CPU torch, so the reduced-precision path a GPU takes,
+    and its dtype mismatches, show on a machine without one; on a GPU with bf16, fp16 can be forced
+    to check the path of GPUs without it. Process-wide while the block runs: never used by the app."""
+    global _forced_half_dtype
+    previous, _forced_half_dtype = _forced_half_dtype, dtype
+    try:
+        yield
+    finally:
+        _forced_half_dtype = previous
+
+
+def on_cpu_after_gpu_oom(
+    run: Callable[[torch.device | None], T], notice: Callable[[], AbstractContextManager] = nullcontext
+) -> T:
+    """`run(None)`: a request on the shared copy of a model (on the registry's device). If the GPU runs
+    out of memory, free CUDA's cached blocks and answer with `run(CPU)` (a CPU copy of the model: see
+    `Registry.load`) inside `notice()`, which lets a page say so while it runs."""
+    try:
+        return run(None)
+    except torch.OutOfMemoryError:
+        pass  # leave the except block first: its traceback holds the failed attempt's tensors
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    with notice():
+        return run(CPU)
 
 
 def describe() -> dict[str, str]:
