@@ -28,6 +28,7 @@ from torch import nn
 
 from models import display
 from models.batching import BatchWorker
+from models.device import half_dtype
 from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel, load_hf
 from models.paths import cache_dir
@@ -184,9 +185,10 @@ class CharLanguageModel(LanguageModel):
     max_new_tokens = MAX_NEW_CHARS
 
     def __init__(self, model: CharLM, vocab: CharVocab, metadata: dict[str, str], device: torch.device):
-        self.model, self.vocab, self.device = model.to(device).eval(), vocab, device
+        dtype = half_dtype(device)
+        self.model, self.vocab, self.device = model.to(device, dtype).eval(), vocab, device
         self.corpus, self.cell = metadata.get("corpus", "?"), model.config.cell
-        self.cells = step_cells(self.model.rnn, self.cell).to(device).eval()
+        self.cells = step_cells(self.model.rnn, self.cell).to(device, dtype).eval()
         self.val_loss = float(metadata.get("val_loss", "nan"))
         self.name = f"{CELL_NAMES[self.cell]} · {CORPORA.get(self.corpus, self.corpus)}"
 
@@ -437,7 +439,7 @@ def load_smollm2(location: str, device: torch.device) -> HFModel:
         except OSError:  # another process finished first
             shutil.rmtree(staging, ignore_errors=True)
     loaded = load_hf("causal-lm", str(cached), device)
-    if device.type == "cpu":
+    if device.type == "cpu" and loaded.model.dtype == torch.float32:  # not when a test forces bf16 on the CPU
         half_linear_weights(loaded.model)
     return loaded
 

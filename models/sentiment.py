@@ -32,6 +32,7 @@ import torch
 
 from models import display
 from models.batching import MicroBatcher
+from models.device import half_dtype
 from models.errors import InputError, ModelLoadError
 from models.paths import ASSETS, extra_file
 from models.registry import ModelSpec, embedded_path
@@ -502,7 +503,7 @@ def build_minilm(delta_file: str | Path | None, device: torch.device):
         if missing:
             raise ModelLoadError(f"{delta_file} does not fit MiniLM (unknown tensors: {sorted(missing)[:3]}...).")
         model.load_state_dict({k: v.float() for k, v in delta.items()}, strict=False)
-    return model.to(device).eval(), tokenizer
+    return model.to(device, half_dtype(device)).eval(), tokenizer
 
 
 def load_minilm(location: str, device: torch.device) -> TransformerClassifier:

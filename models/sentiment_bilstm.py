@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from models.device import half_dtype
 from models.errors import ModelLoadError
 from models.sentiment import Explanation, Prediction, SentimentClassifier, occlusion, words
 
@@ -55,7 +56,7 @@ class BiLSTMClassifier(SentimentClassifier):
     """The BiLSTM behind the common interface; it reads `words(text)`."""
 
     def __init__(self, net: BiLSTMSentiment, vocabulary: list[str], device: torch.device):
-        self.net, self.device = net.to(device).eval(), device
+        self.net, self.device = net.to(device, half_dtype(device)).eval(), device
         self.vocabulary = vocabulary  # id -> word, ids 0 and 1 are PAD and UNK
         self.index = {word: i for i, word in enumerate(vocabulary)}
 

@@ -7,7 +7,7 @@ trainer.evaluate()                                # IoU per class on a held-out 
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.device import best_device, half_dtype
 from models.segmentation_shapes import CLASS_NAMES, synthetic_batch
 
 
@@ -143,14 +144,19 @@ def torch_threads(count: int) -> Iterator[None]:
 
 @dataclass
 class UNetTrainer:
-    """Trains a fresh U-Net on freshly generated synthetic batches, one step at a time."""
+    """Trains a fresh U-Net on freshly generated synthetic batches, one step at a time, on `device`.
+    Where the device policy picks half precision (CUDA), the forward and backward passes run in it under
+    autocast (mixed precision: the weights and the optimiser stay fp32; fp16 gets a gradient scaler)."""
 
     config: TrainConfig = field(default_factory=TrainConfig)
+    device: torch.device = field(default_factory=best_device)
 
     def __post_init__(self) -> None:
         torch.manual_seed(self.config.seed)
         self.rng = np.random.default_rng(self.config.seed)
-        self.model = UNet(len(CLASS_NAMES), self.config.width, self.config.depth)
+        self.model = UNet(len(CLASS_NAMES), self.config.width, self.config.depth).to(self.device)
+        self.dtype = half_dtype(self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate)
         # One-cycle: a short warm-up then a decay to almost nothing, which converges fast in few steps.
         self.schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -172,15 +178,22 @@ class UNetTrainer:
         started = time.perf_counter()
         images, labels = synthetic_batch(self.rng, self.config.batch_size, self.config.size)
         self.model.train()
-        logits = self.model(torch.from_numpy(images))  # (B, classes, S, S)
-        loss = F.cross_entropy(logits, torch.from_numpy(labels))
+        with self.autocast():
+            logits = self.model(torch.from_numpy(images).to(self.device))  # (B, classes, S, S)
+            loss = F.cross_entropy(logits, torch.from_numpy(labels).to(self.device))  # autocast computes it in fp32
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.schedule.step()
         self.losses.append(loss.item())
         self.seconds += time.perf_counter() - started
         return self.losses[-1]
+
+    def autocast(self) -> torch.autocast | nullcontext:
+        if self.dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     def train(self, on_step: Callable[[int, float], None] | None = None) -> None:
         """Run the remaining steps, calling `on_step(step, loss)` after each (step counts from 1)."""
@@ -193,8 +206,8 @@ class UNetTrainer:
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Label maps (N, S, S) int64 for images (N, 3, S, S) float32 in [0, 1]."""
         self.model.eval()
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(images)).argmax(1).numpy()
+        with torch.inference_mode(), self.autocast():
+            return self.model(torch.from_numpy(images).to(self.device)).argmax(1).cpu().numpy()
 
     def evaluate(self, count: int = 64, seed: int = 12345) -> dict[str, float]:
         """IoU per class on `count` held-out synthetic images (a seed the training never uses)."""
