@@ -249,9 +249,10 @@ html {{ font-size: {round(100 * disp.PRESENTER_SCALE)}%; }}
 .block-container {{ max-width: 100% !important; }}
 </style>
 """
-# Phones (a 390-pixel screen): nothing may push the page wider than the screen.
+# Long share links wrap anywhere; on phones (a 390-pixel screen) nothing may push the page wider than the screen.
 SMALL_SCREEN_CSS = """
 <style>
+[data-testid="stPopoverBody"] code { word-break: break-all; }
 @media (max-width: 640px) {
   .block-container { padding-left: 0.75rem !important; padding-right: 0.75rem !important; }
   [data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }

@@ -67,7 +67,8 @@ def test_rules_statistics_and_neural_side_by_side(app: AppTest) -> None:
     assert any("casa" in m.value for m in app.markdown)  # Apertium's translation
     # Beam tree, neural attention and IBM Model 1's alignment.
     assert len(app.get("plotly_chart")) == 3
-    methods = list(app.dataframe[1].value["method"])
+    comparison = next(table.value for table in app.dataframe if "method" in table.value.columns)
+    methods = list(comparison["method"])
     assert methods[0].startswith("rule-based") and any("beam 5" in m for m in methods)
 
 
