@@ -186,7 +186,7 @@ PAGES: dict[str, TechniquePage] = {
     # the fourth model's verdict; the words each model saw
     "sentiment": TechniquePage("sentiment", new_sentence, '[data-testid="stMetric"] >> nth=3', MAIN_TEXT),
     "translation": TechniquePage(
-        "translation", new_date, '[data-testid="stMarkdownContainer"] h4', "h4"
+        "translation?tr_model=translation-dates", new_date, '[data-testid="stMarkdownContainer"] h4', "h4"
     ),  # the best one
     # the fifth of the top 5
     "classification": TechniquePage(

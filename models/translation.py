@@ -220,12 +220,14 @@ class SubwordTranslator(Translator):
     source_language, target_language = "English", "Spanish"
     attention_kind = "layers-heads"
     examples = (
-        "The light shines in the darkness, and the darkness has not overcome it.",
-        "Love your neighbor as yourself.",
+        "Do not be afraid, for I am with you.",
+        "The children of Israel went out of Egypt.",
+        "The old man sat at the gate of the city.",
+        "The woman gave water to the camels.",
+        "We will build a house for the Lord.",
+        "I love my mother and my father.",
+        "My house is your house.",
         "In the beginning God created the heavens and the earth.",
-        "Blessed are the peacemakers, for they shall be called children of God.",
-        "The Lord is my shepherd; I shall not want.",
-        "Ask, and it will be given you.",
     )
 
     def __init__(self, model: Seq2SeqTransformer, tokenizer: Any, device: torch.device) -> None:
@@ -396,6 +398,16 @@ def load_enes(location: str, device: torch.device) -> SubwordTranslator:
 
 MODELS = [
     ModelSpec(
+        id="translation-enes",
+        task="translation",
+        name="English -> Spanish (small transformer, Bible verses)",
+        licence="project's own (trained here on public-domain Bibles)",
+        card="assets/translation/enes.md",
+        loader=load_enes,
+        embedded="assets/translation/enes.safetensors",
+        summary="3+3-layer encoder-decoder transformer with an 8k BPE, trained by the project (test BLEU 24.5)",
+    ),
+    ModelSpec(
         id="translation-dates",
         task="translation",
         name="Dates -> ISO 8601 (BiGRU + attention)",
@@ -404,16 +416,6 @@ MODELS = [
         loader=load_dates,
         embedded="assets/translation/dates.safetensors",
         summary="character-level encoder-decoder with attention, trained by the project",
-    ),
-    ModelSpec(
-        id="translation-enes",
-        task="translation",
-        name="English -> Spanish (small transformer, Bible verses)",
-        licence="project's own (trained here on public-domain Bibles)",
-        card="assets/translation/enes.md",
-        loader=load_enes,
-        embedded="assets/translation/enes.safetensors",
-        summary="6-layer encoder-decoder transformer with BPE, trained by the project",
     ),
 ]
 

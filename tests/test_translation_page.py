@@ -22,15 +22,20 @@ def app() -> AppTest:
     return at
 
 
-def test_default_translates_a_date_with_beam_search(app: AppTest) -> None:
-    assert "#### 2041-03-14" in page_text(app)
+def test_default_translates_english_to_spanish_with_beam_search(app: AppTest) -> None:
+    # "Do not be afraid, for I am with you." (a sentence no training verse contains)
+    best = next(m.value for m in app.markdown if m.value.startswith("#### "))
+    assert "contigo" in best and "tem" in best
     table = app.dataframe[0].value
     assert len(table) == 5
     assert list(table["score (log P / len^α)"]) == sorted(table["score (log P / len^α)"], reverse=True)
-    assert len(app.get("plotly_chart")) == 2  # the beam tree and the attention heatmap
+    assert len(app.get("plotly_chart")) == 3  # the beam tree, the attention heatmap and IBM Model 1's alignment
 
 
-def test_typed_date_greedy_and_reference_bleu(app: AppTest) -> None:
+def test_date_model_with_greedy_and_reference_bleu(app: AppTest) -> None:
+    app.selectbox(key="tr_model").set_value("translation-dates").run()
+    assert "#### 2041-03-14" in page_text(app)  # its first example, "Thursday, 14 March 2041"
+    assert len(app.get("plotly_chart")) == 2  # no word alignment for dates
     app.text_area[0].set_value("4 de marzo de 2051").run()
     assert "#### 2051-03-04" in page_text(app)
     app.segmented_control(key="tr_method").set_value("greedy").run()
@@ -80,6 +85,7 @@ def test_without_apertium_the_panel_says_how_to_add_it(app: AppTest, monkeypatch
 
 
 def test_limits_are_messages(app: AppTest) -> None:
+    app.selectbox(key="tr_model").set_value("translation-dates").run()
     app.text_area[0].set_value("   ").run()
     assert not app.exception
     assert any("Type a sentence" in e.value for e in app.error)
@@ -90,7 +96,7 @@ def test_limits_are_messages(app: AppTest) -> None:
 
 @pytest.mark.browser
 def test_translation_in_a_browser(app_url: str, page) -> None:
-    page.goto(f"{app_url}/translation")
+    page.goto(f"{app_url}/translation?tr_model=translation-dates")
     wait_for_app(page)
     box = page.get_by_label("date as people write it → ISO 8601")
     box.fill("Freitag, 1. Januar 2100")
