@@ -20,7 +20,8 @@ from models.translation_replay import beams_at, steps_taken
 ui.header(
     "Translation",
     "An encoder reads the sentence; a decoder writes the translation one token at a time, looking back at the "
-    "source through attention. Beam search keeps several drafts alive and picks the best whole sentence.",
+    "source through attention. Beam search keeps several drafts alive and picks the best whole sentence. "
+    "Below it, the same sentence by hand-written rules and word statistics.",
 )
 
 spec, translator = ui.select_model("translation", "Model", "tr_model", as_translator)

@@ -96,6 +96,16 @@ def test_limits_are_messages(app: AppTest) -> None:
 
 @pytest.mark.browser
 def test_translation_in_a_browser(app_url: str, page) -> None:
+    # The page opens on English -> Spanish: its translation, the heatmaps, Apertium and the comparison.
+    page.goto(f"{app_url}/translation")
+    wait_for_app(page)
+    assert "contigo" in page.locator('[data-testid="stMarkdownContainer"] h4').first.inner_text()
+    assert page.locator(".js-plotly-plot").count() >= 3  # beam tree, attention, IBM Model 1
+    assert page.get_by_text("Rule-based (Apertium)").is_visible()
+    assert page.get_by_text("Rules, statistics, neural networks").is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "translation")
+    # The date model, typed into.
     page.goto(f"{app_url}/translation?tr_model=translation-dates")
     wait_for_app(page)
     box = page.get_by_label("date as people write it → ISO 8601")
@@ -106,4 +116,3 @@ def test_translation_in_a_browser(app_url: str, page) -> None:
     assert page.get_by_text("2100-01-01").first.is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".js-plotly-plot").count() >= 2
-    screenshot(page, "translation")
