@@ -16,7 +16,7 @@ DEBIAN_APP := apertium-eng-spa miscfiles
 DEBIAN_TEST := chromium $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
-.PHONY: setup run test lint bench debian-app debian-test training-data gpu-data-enes
+.PHONY: setup run test lint bench debian-app debian-test training-data gpu-data-enes gpu-check-prepare gpu-check
 
 setup: $(STAMP)
 
@@ -60,6 +60,17 @@ training-data:
 # gpu-carry/enes there and run the command in training/translation_enes.py's docstring.
 gpu-data-enes: setup training-data
 	$(PY) -m training.translation_enes --prepare-only --work gpu-carry/enes
+
+# The GPU path in one command (tools/gpu_check.py). Here, with the package index: `make gpu-check-prepare`
+# puts what the GPU machine lacks into gpu-carry/check (it prints how to carry it). There (python3, no .venv):
+# `make gpu-check` writes its log and figures to $(GPU_CHECK_RESULTS); without CUDA it runs the install step
+# and collects the tests, then stops with a message.
+GPU_CHECK_RESULTS ?= test-artifacts/gpu-check
+gpu-check-prepare: setup
+	$(PY) tools/gpu_check.py prepare
+
+gpu-check:
+	$(if $(wildcard $(PY)),$(PY),python3) tools/gpu_check.py run $(GPU_CHECK_RESULTS)
 
 # make train-charlm runs `python -m training.charlm`, and so on for every module in training/.
 train-%: setup training-data

@@ -1,8 +1,11 @@
 """Generation speed: SmolLM2 tokens/s through our token-by-token loop and through transformers'
 `pipeline("text-generation")` on the same loaded model (greedy, 128 new tokens, batch 1), and
 characters/s of the character-level LSTM. On the registry's device (CUDA when present), with the app's CPU
-thread policy (models/device.py: one thread per forward pass unless STUDIO_TORCH_THREADS says otherwise)."""
+thread policy (models/device.py: one thread per forward pass unless STUDIO_TORCH_THREADS says otherwise).
+BENCH_CAUSAL_LM names another registered causal LM to measure instead of SmolLM2 (tools/gpu_check.py: a
+model of SmolLM2's shape with random weights, where SmolLM2's package cannot be carried)."""
 
+import os
 import time
 
 import torch
@@ -39,7 +42,7 @@ def run() -> dict[str, float | str]:
 
     use_app_thread_policy()  # measure what the app runs
     registry = get_registry()
-    spec = registry.get("smollm2-135m-instruct")
+    spec = registry.get(os.environ.get("BENCH_CAUSAL_LM", "smollm2-135m-instruct"))
     hf = registry.load(spec.id)
     lm = gen.as_language_model(hf, spec.name)
     greedy = gen.Decoding(strategy="greedy", max_new_tokens=NEW_TOKENS)
@@ -58,6 +61,7 @@ def run() -> dict[str, float | str]:
     [(chars_wall, chars_cpu)] = best_seconds(lambda: list(gen.generate(char_lm, "", sample)))
     return {
         "device": str(registry.device),
+        "causal LM": spec.name,
         "torch threads": str(torch.get_num_threads()),
         "SmolLM2 new tokens (ours / pipeline)": f"{ours_tokens} / {pipe_tokens}",
         "SmolLM2 tokens/s, our loop": ours_tokens / ours_wall,
