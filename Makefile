@@ -13,10 +13,10 @@ DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv
 # Programs and data the app uses when present (the page says how to add one that is missing) and the tests
 # need: Apertium (translation), miscfiles' name and place lists (the text-basics gazetteer).
 DEBIAN_APP := apertium-eng-spa miscfiles
-DEBIAN_TEST := chromium $(DEBIAN_APP)
+DEBIAN_TEST := chromium nginx $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
-.PHONY: setup run test lint bench debian-app debian-test training-data gpu-data-enes gpu-check-prepare gpu-check
+.PHONY: setup run serve-cluster test lint bench debian-app debian-test training-data gpu-data-enes gpu-check-prepare gpu-check
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ $(STAMP): requirements.txt requirements-nodeps.txt tools/fetch_extras.py
 run: setup debian-app
 	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(PY) tools/serve.py \
 		--server.address $(ADDRESS) --server.port $(PORT) --server.headless true
+
+# A Ray head, every served model as a Ray Serve application, two Streamlit replicas and nginx before them
+# on 127.0.0.1:8500 (tools/serve_cluster.py has the options); Ctrl-C stops them all.
+serve-cluster: setup debian-app
+	@dpkg -s nginx >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq nginx)
+	$(PY) tools/serve_cluster.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -145,18 +145,30 @@ class MicroBatcher(BatchWorker[_Call[Item, Answer]]):
         if not calls:
             return
         try:
-            results = self.run_batch([call.item for call in calls])
-            for call, result in zip(calls, results, strict=True):
-                call.result = result
-        except Exception as exc:
-            if len(calls) == 1:
-                calls[0].error = exc
-            else:
-                for call in calls:
-                    try:
-                        call.result = self.run_batch([call.item])[0]
-                    except Exception as alone:
-                        call.error = alone
+            for call, answer in zip(calls, answers_or_errors(self.run_batch, [c.item for c in calls]), strict=True):
+                if isinstance(answer, Exception):
+                    call.error = answer
+                else:
+                    call.result = answer
         finally:
             for call in calls:
                 call.done.set()
+
+
+def answers_or_errors(run_batch: Callable[[list[Item]], list[Answer]], items: list[Item]) -> list[Answer | Exception]:
+    """`run_batch(items)`, or, if the batch fails, each item run alone, so that an error reaches only the
+    request whose item caused it: in that item's place in the list. (Ray Serve's replicas batch with this too.)"""
+    try:
+        answers = list(run_batch(items))
+        if len(answers) == len(items):
+            return answers
+    except Exception as exc:
+        if len(items) == 1:
+            return [exc]
+    alone: list[Answer | Exception] = []
+    for item in items:
+        try:
+            alone.append(run_batch([item])[0])
+        except Exception as exc:
+            alone.append(exc)
+    return alone

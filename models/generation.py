@@ -33,6 +33,7 @@ from models.errors import InputError, ModelLoadError
 from models.loaders import HFModel, load_hf
 from models.paths import cache_dir
 from models.registry import ModelSpec
+from models.serving import RemoteModel
 from models.text import without_surrogates
 
 ASSETS_DIR = "assets/generation"
@@ -546,6 +547,8 @@ def generate(lm: LanguageModel, prompt: str, decoding: Decoding, chat: bool = Fa
     decoding.check(lm)
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InputError(f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}.")
+    if isinstance(lm, RemoteModel):  # served by Ray Serve: its replica runs the rest (models/serving.py)
+        return lm.stream_generation(prompt, decoding, chat)
     stream = Stream(lm, lm.encode(prompt, chat), decoding)
     batcher = getattr(lm, "batcher", None)
     if batcher is None or not batcher.enabled:  # a batch of one, stepped by the reader

@@ -31,6 +31,7 @@ from models.device import best_device
 from models.errors import ModelLoadError
 from models.network import ONLINE_ENV, apply_network_mode, is_online
 from models.paths import REPO_ROOT
+from models.serving import RayBackend, backend_from_environment
 
 log = logging.getLogger("studio.registry")
 
@@ -255,6 +256,7 @@ class Registry:
     specs: dict[str, ModelSpec]
     device: torch.device = field(default_factory=best_device)
     config_error: str | None = None  # why the user's model config could not be read, if it could not
+    backend: RayBackend | None = None  # STUDIO_BACKEND=ray: shared models served by Ray Serve (models/serving.py)
     _warmup: threading.Thread | None = None
     # Keyed by (model id, device): None is the shared copy, on `device`; an explicit device (the CPU
     # fallback after a CUDA out-of-memory error) is a copy of its own.
@@ -306,12 +308,16 @@ class Registry:
             self._status[key] = status
             start = time.perf_counter()
             try:
-                status.source = resolve_source(spec)
-                model = spec.loader(status.source.location, target)
+                served = self.backend.connect(spec) if self.backend is not None and device is None else None
+                if served is not None:  # a handle on the model's Ray Serve deployment
+                    model, where = served, "Ray Serve"
+                else:
+                    status.source = resolve_source(spec)
+                    model, where = spec.loader(status.source.location, target), str(target)
             except Exception as exc:  # any loader failure becomes one clear, page-level message
                 status.state, status.error = "failed", _describe_failure(spec, status.source, exc)
                 raise ModelLoadError(status.error) from exc
-            status.state, status.seconds, status.device = "loaded", time.perf_counter() - start, str(target)
+            status.state, status.seconds, status.device = "loaded", time.perf_counter() - start, where
             self._models[key] = model
             # One line per load in the server's log: the load test counts them (each model once), so a
             # fallback copy's line reads differently.
@@ -364,5 +370,9 @@ def get_registry() -> Registry:
                 extra, error = user_specs(), None
             except ModelLoadError as exc:  # a bad config must not take the built-in models down
                 extra, error = [], str(exc)
-            _registry = Registry.from_specs(default_specs() + extra, config_error=error)
+            try:
+                backend = backend_from_environment()
+            except ModelLoadError as exc:  # a misconfigured backend: say so, run the models here
+                backend, error = None, str(exc)
+            _registry = Registry.from_specs(default_specs() + extra, config_error=error, backend=backend)
         return _registry
