@@ -12,6 +12,8 @@ Data: the Rotten Tomatoes snippets (fresh = positive, rotten = negative) with on
 stratified 80/10/10 split saved as row ids in assets/sentiment/split.json.
 """
 
+from __future__ import annotations
+
 import functools
 import html
 import io
@@ -25,9 +27,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import torch
 
 from models import display
@@ -37,6 +39,9 @@ from models.errors import InputError, ModelLoadError
 from models.paths import ASSETS, extra_file
 from models.registry import ModelSpec, embedded_path
 from models.text import without_surrogates
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LABELS = ("negative", "positive")
 CORPUS = "rotten_tomatoes_corpus_full.csv.bz2"
@@ -55,6 +60,8 @@ ROWS_PER_FORWARD = 64  # texts per transformer forward pass
 
 
 def load_corpus() -> pd.DataFrame:
+    import pandas as pd  # here, not at the top: the models themselves run without pandas (the GPU check's machine)
+
     """The labelled snippets: columns id (row in the CSV), text, label (1 = fresh/positive).
     Plot summaries are dropped, and so are repeated texts (so no snippet is in two splits)."""
     frame = pd.read_csv(extra_file(CORPUS))
@@ -255,6 +262,8 @@ def read_table(data: bytes) -> tuple[pd.DataFrame, str | None]:
         raise InputError(f"The file is over {MAX_CSV_BYTES // 1_000_000} MB; upload a smaller CSV.")
     if b"\x00" in data[:4096]:
         raise InputError("This does not look like a CSV file (it contains binary data).")
+    import pandas as pd
+
     try:
         table = pd.read_csv(io.BytesIO(data), nrows=MAX_ROWS + 1, encoding_errors="replace", on_bad_lines="skip")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -361,7 +370,7 @@ class TfidfClassifier(SentimentClassifier):
         self.idf, self.weights, self.bias = idf, weights, bias
 
     @classmethod
-    def load(cls, path: str | Path) -> "TfidfClassifier":
+    def load(cls, path: str | Path) -> TfidfClassifier:
         with np.load(path, allow_pickle=False) as arrays:
             return cls(arrays["terms"].tolist(), arrays["idf"], arrays["weights"], float(arrays["bias"]))
 

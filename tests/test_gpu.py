@@ -152,12 +152,16 @@ def test_mask_rcnn_on_cuda_finds_what_the_cpu_finds():
     reference, on_gpu = load("mask-rcnn-shapes"), load("mask-rcnn-shapes", CUDA)
     from models.segmentation_instance_shapes import held_out_scene
 
-    for index in range(3):
+    found = 0
+    for index in range(5):
         image = Image.fromarray(held_out_scene(index).image)
         expected, got = reference.segment(image), on_gpu.segment(image)
-        assert len(expected) > 0 and list(got.classes) == list(expected.classes)
-        assert np.abs(got.boxes - expected.boxes).max() < 1.0
+        assert list(got.classes) == list(expected.classes)
         assert got.masks.dtype == bool and got.masks.shape == expected.masks.shape
+        if len(expected):
+            assert np.abs(got.boxes - expected.boxes).max() < 1.0
+        found += len(expected)
+    assert found, "the checkpoint finds nothing in five held-out scenes: there is nothing to compare"
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])

@@ -44,7 +44,6 @@ PERSON_SEGMENTERS = ["selfie-segmentation", "selfie-segmentation-landscape"]
 TRANSLATORS = ["translation-dates", "translation-enes"]
 SENTIMENT = ["sentiment-bilstm", "sentiment-minilm"]
 COMPARED = {*CHAR_LMS, *CLASSIFIERS, *PERSON_SEGMENTERS, *TRANSLATORS, *SENTIMENT, "smollm2-135m-instruct"}
-# Default models that keep full precision on every device, and why.
 TRANSLATION_INPUTS = {
     "translation-dates": ["Thursday, 14 March 2041", "3/4/1999", "vendredi 24 déc. 1982"],
     "translation-enes": [
@@ -53,6 +52,7 @@ TRANSLATION_INPUTS = {
         "Love your enemies.",
     ],
 }
+# Default models that keep full precision on every device, and why.
 FULL_PRECISION = {
     "glove-6b-50d": "word vectors in fp32, so the analogy scores stay exactly gensim's",
     "sentiment-vader": "a word list with rules, no tensors",
