@@ -45,7 +45,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+def stop(process: subprocess.Popen, timeout: float = 60) -> None:
     """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
     if process.poll() is None:
         process.terminate()
@@ -281,13 +281,14 @@ def fit_to_cores(model_ids: list[str], cores: float, one_replica_each: bool = Fa
 
 def deploy_models(address: str, model_ids: list[str], cores: float, one_replica_each: bool = False) -> None:
     """Deploy, then leave the cluster: the applications run on without this process."""
-    import ray
-
     from models.registry import get_registry
     from models.serving import connect_to_cluster
+
+    connect_to_cluster(address)  # before anything imports Ray: it reads its environment then
+    import ray
+
     from models.serving_deploy import deploy
 
-    connect_to_cluster(address)
     try:
         specs = [get_registry().get(model_id) for model_id in model_ids]
         deploy(specs, fit_to_cores(model_ids, cores, one_replica_each))
@@ -312,6 +313,7 @@ def topology(
     one_replica_each: bool = False,
 ) -> Iterator[Topology]:
     """The whole local topology, stopped on the way out."""
+    os.environ.update(ray_environment("127.0.0.1"))  # for this process too, before it imports Ray
     cores = os.cpu_count() or 1
     with ray_head(workdir, cores, dashboard) as address:
         models = served_model_ids() if model_ids is None else model_ids
@@ -324,8 +326,14 @@ def topology(
 
 
 def interrupt(signum: int, frame: object) -> None:
-    """SIGTERM ends the run the way Ctrl-C does: every `with` block stops its processes on the way out."""
     raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM end the run with KeyboardInterrupt, so that every `with` block stops its
+    processes on the way out (also when started from a shell that had SIGINT ignored)."""
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> None:
@@ -346,11 +354,12 @@ def main() -> None:
     if args.print_nginx_config:
         print(nginx_config(args.print_nginx_config.split(","), f"0.0.0.0:{args.port}", Path("/var/lib/nginx")), end="")
         return
-    signal.signal(signal.SIGTERM, interrupt)
+    stop_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="studio-cluster-"))
     print(f"Logs and configuration: {workdir}", flush=True)
     try:
         with topology(workdir, args.port, args.app_replicas, models, args.dashboard) as running:
+            stop_on_signals()  # again: joining the cluster to deploy replaced the SIGTERM handler
             print(f"\nThe studio is served at {running.url} (Ctrl-C stops everything)", flush=True)
             while True:
                 time.sleep(3600)
