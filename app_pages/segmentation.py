@@ -1,5 +1,5 @@
-"""Segmentation: a label for every pixel. Person masks, a U-Net that learns in front of you, and
-object masks from a classifier's class activations."""
+"""Segmentation: a label for every pixel. Person masks, a U-Net that learns in front of you, object masks
+from a classifier's class activations, and instance masks from a Mask R-CNN shown stage by stage."""
 
 import hashlib
 import html
@@ -11,18 +11,24 @@ from PIL import Image
 
 import ui
 from models import segmentation as seg
+from models import segmentation_instances as inst
+from models import segmentation_instances_viz as inst_viz
 from models.classification import ImageClassifier, as_image_classifier
 from models.classification_viz import overlay_heatmap
-from models.images import SAMPLES, sample_image
+from models.images import SAMPLES, read_image, sample_image
+from models.segmentation_instance_shapes import CLASS_NAMES as SHAPE_CLASSES
+from models.segmentation_instance_shapes import Scene, heavy_overlap_scene, page_scene
+from models.segmentation_mask_rcnn import RPN_STRIDES
 from models.segmentation_shapes import CLASS_NAMES, synthetic_sample
 from models.unet import TrainConfig, UNet, UNetTrainer, architecture_dot
 
-MODES = ["Person", "U-Net", "Object"]
+MODES = ["Person", "U-Net", "Object", "Instances (Mask R-CNN)"]
 
 ui.header(
     "Segmentation",
     "Classification names a whole image; segmentation labels every pixel. Cut out people, watch a U-Net "
-    "learn shapes, and turn a classifier's attention into an object mask.",
+    "learn shapes, turn a classifier's attention into an object mask, and tell every single object apart "
+    "with a Mask R-CNN.",
 )
 ui.url_state("seg_mode", MODES[0])
 mode = st.segmented_control("Mode", MODES, key="seg_mode", required=True) or MODES[0]
@@ -277,13 +283,233 @@ def object_mode() -> list[str]:
     return [spec.id]
 
 
+# --- Instances mode (Mask R-CNN) ------------------------------------------------------------------
+
+SCENES = ["Random scene", "Heavy overlap", "Upload"]
+STAGES = ["1 · Anchors", "2 · Proposals", "3 · NMS", "4 · Detections", "5 · Masks"]
+UPLOAD_NOTE = (
+    "The default model knows only flat circles, squares, triangles and stars: on a photo it finds shapes or "
+    "nothing. For real photos, add a transformers instance-segmentation model (e.g. Mask2Former) in "
+    '`studio.toml` with `task = "instance-segmentation"` and pick it above.'
+)
+
+
+@st.cache_data(show_spinner="Running the backbone, the RPN and the box head…", max_entries=32)
+def cached_stages(model_id: str, digest: str, _image: Image.Image, _segmenter: inst.MaskRCNNSegmenter):
+    """The expensive part of Mask R-CNN, once per image: the sliders only redo the post-processing."""
+    x, frame = _segmenter.preprocess(_image)
+    return _segmenter.forward(x), frame
+
+
+@st.cache_data(show_spinner="Finding instances…", max_entries=32)
+def cached_instances(model_id: str, digest: str, score: float, iou: float, _image: Image.Image, _segmenter):
+    return _segmenter.segment(_image, score, iou)
+
+
+def new_scene_seed() -> None:
+    st.session_state["seg_scene_seed"] = int(np.random.default_rng().integers(1, 100_000))
+
+
+def instance_scene() -> tuple[Image.Image | None, Scene | None]:
+    """The picture to segment and, for generated scenes, the truth behind it."""
+    ui.url_state("seg_scene", SCENES[0])
+    source = st.segmented_control("Scene", SCENES, key="seg_scene", required=True) or SCENES[0]
+    if source == "Upload":
+        st.caption(UPLOAD_NOTE)
+        upload = st.file_uploader("Upload an image", key="seg_scene_upload")
+        return (ui.run_or_report(lambda: read_image(upload.getvalue())) if upload else None), None
+    if source == "Heavy overlap":
+        scene = heavy_overlap_scene()
+    else:
+        ui.url_state("seg_scene_seed", 1)
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        left.number_input("Scene seed", 0, 1_000_000_000, key="seg_scene_seed")
+        right.button("New random scene", icon=":material/casino:", key="seg_scene_new", on_click=new_scene_seed)
+        scene = page_scene(st.session_state["seg_scene_seed"])
+    return Image.fromarray(scene.image), scene
+
+
+def count_text(names: list[str]) -> str:
+    counts = {name: names.count(name) for name in dict.fromkeys(names)}
+    return ", ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in counts.items()) or "nothing"
+
+
+def anchors_stage(segmenter: inst.MaskRCNNSegmenter, stages, frame: inst.Frame, detections) -> None:
+    config = segmenter.net.config
+    levels = list(range(len(RPN_STRIDES)))
+    best = detections.boxes[0].tolist() if len(detections.boxes) else [112, 112, 144, 144]
+    best_size = ((best[2] - best[0]) * (best[3] - best[1])) ** 0.5
+    nearest = min(levels, key=lambda level: abs(np.log(best_size / config.anchor_sizes[level][0])))
+    ui.url_state("seg_anchor_level", nearest)
+    ui.url_state("seg_anchor_x", round((best[0] + best[2]) / 2))
+    ui.url_state("seg_anchor_y", round((best[1] + best[3]) / 2))
+    picture_column, table_column = st.columns([3, 2])
+    with table_column:
+        level = st.selectbox(
+            "Pyramid level",
+            levels,
+            key="seg_anchor_level",
+            format_func=lambda i: f"P{i + 3}: stride {RPN_STRIDES[i]}, anchors {config.anchor_sizes[i]} px",
+        )
+        x = st.slider("Location x", 0, 255, key="seg_anchor_x")
+        y = st.slider("Location y", 0, 255, key="seg_anchor_y")
+        picture, rows = inst_viz.anchors_picture(frame.canvas, stages, config, level, x, y)
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    picture_column.image(
+        picture,
+        caption=f"Anchors of the P{level + 3} cell at ({x}, {y}); the dots are every cell centre of this level",
+    )
+    total = sum(len(a) for a in stages.anchors)
+    st.caption(
+        f"Every cell of P3–P6 holds {config.anchors_per_cell} anchors: {len(config.anchor_sizes[level])} sizes × "
+        f"{len(config.aspect_ratios)} aspect ratios, {total:,} in all. The RPN scores each one (objectness) and "
+        "predicts how to shift and stretch it onto an object."
+    )
+
+
+def proposals_stage(stages, canvas: Image.Image) -> tuple[int, int]:
+    ui.url_state("seg_proposals", 20)
+    ui.url_state("seg_proposals_nms", True)
+    left, right = st.columns(2)
+    count = left.slider("Proposals drawn", 5, 100, step=5, key="seg_proposals")
+    after = right.toggle("After the RPN's NMS", key="seg_proposals_nms")
+    boxes, scores = (
+        (stages.proposals, stages.proposal_scores) if after else (stages.candidates, stages.candidate_scores)
+    )
+    st.image(
+        inst_viz.proposals_picture(canvas, boxes[:count].numpy(), scores[:count].numpy()),
+        caption=f"The RPN's top {min(count, len(boxes))} proposals "
+        + ("after" if after else "before")
+        + " its NMS, coloured by objectness",
+    )
+    ui.colour_legend("unsure", "sure", inst_viz.VIRIDIS_STOPS, "objectness")
+    return len(stages.candidates), len(stages.proposals)
+
+
+def show_instances(found: inst.Instances) -> None:
+    """Stage 5: each instance's mask in its colour, the legend, counts per class, the table, the download."""
+    st.image(inst_viz.masks_picture(found), caption=f"{len(found)} instances, each in its own colour")
+    st.caption(
+        "The mask head paints a 28×28 mask of the detected class inside each box; stretched back over the box "
+        "and cut at 0.5 it becomes the instance's mask. Masks may overlap; in the map the better score wins."
+    )
+    legend = "&emsp;".join(
+        f"{swatch(inst_viz.hex_colour(colour))} **{index + 1}** {html.escape(found.class_names[kind])} {score:.2f}"
+        for index, (colour, kind, score) in enumerate(zip(found.colours, found.classes, found.scores, strict=True))
+    )
+    st.markdown(f"Legend: {legend or 'no instance above the threshold'}", unsafe_allow_html=True)
+    if not len(found):
+        st.info("No instance scores above the threshold: lower the score threshold.")
+        return
+    counts = inst.class_counts(found)
+    for column, (name, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
+        column.metric(name, count)
+    st.dataframe(pd.DataFrame(inst.instance_rows(found)), hide_index=True)
+    st.download_button(
+        "Download instance map (PNG)",
+        inst.instance_png(found),
+        file_name="instances.png",
+        mime="image/png",
+        key="seg_instances_download",
+        icon=":material/download:",
+        help="A palette PNG: each pixel's value is its instance number (0 = background), in the instance's colour.",
+    )
+
+
+def instances_mode() -> list[str]:
+    spec = ui.model_select("instance-segmentation", "Instance segmentation model", key="seg_instance_model")
+    if spec is None:
+        return []
+    image, scene = instance_scene()
+    if image is None:
+        st.info("Upload an image, or pick a random scene.")
+        return [spec.id]
+    with ui.secondary_controls("Thresholds"):
+        left, right = st.columns(2)
+        ui.url_state("seg_score", 0.5)
+        score = left.slider(
+            "Score threshold", 0.05, 0.95, step=0.05, key="seg_score", help="Detections scoring less are dropped."
+        )
+        ui.url_state("seg_nms_iou", 0.5)
+        iou = right.slider(
+            "NMS IoU threshold",
+            0.1,
+            0.95,
+            step=0.05,
+            key="seg_nms_iou",
+            help="Of two same-class boxes overlapping more than this, NMS keeps only the better one.",
+        )
+    digest = image_digest(image)
+
+    def run(segmenter):
+        if isinstance(segmenter, inst.MaskRCNNSegmenter):
+            stages, frame = cached_stages(spec.id, digest, image, segmenter)
+            return (segmenter, stages, frame, *segmenter.postprocess(stages, frame, score, iou))
+        return segmenter, None, None, cached_instances(spec.id, digest, score, iou, image, segmenter), None
+
+    result = ui.infer(spec.id, inst.as_instance_segmenter, run)
+    if result is None:
+        return [spec.id]
+    segmenter, stages, frame, found, detections = result
+    found_names = [found.class_names[c] for c in found.classes]
+    summary = f"**Found {len(found)} instance{'s' if len(found) != 1 else ''}**: {count_text(found_names)}."
+    if scene is not None:
+        truth = count_text([SHAPE_CLASSES[c] for c in scene.classes])
+        summary += f" The scene holds {len(scene.classes)}: {truth}."
+    st.markdown(summary)
+    st.caption("Time: " + " · ".join(f"{name} {1000 * value:.0f} ms" for name, value in found.seconds.items()))
+    if stages is None:
+        st.info(f"{spec.name} predicts a set of masks directly: no anchors, proposals or NMS to show.")
+        st.image(inst_viz.detections_picture(found), caption="Detections: class and score")
+        show_instances(found)
+        return [spec.id]
+    with ui.main_result():
+        ui.url_state("seg_all_stages", False)
+        every = st.toggle("Show all stages at once", key="seg_all_stages")
+        ui.url_state("seg_stage", STAGES[-1])
+        shown = STAGES if every else [st.select_slider("Stage", STAGES, key="seg_stage")]
+        for stage in shown:
+            st.subheader(stage)
+            if stage == STAGES[0]:
+                anchors_stage(segmenter, stages, frame, detections)
+            elif stage == STAGES[1]:
+                scored, kept = proposals_stage(stages, frame.canvas)
+                st.caption(
+                    f"Each level's {segmenter.net.config.pre_nms[1]} best-scoring anchors, shifted by their deltas: "
+                    f"{scored} boxes; the RPN's NMS (IoU {segmenter.net.config.rpn_nms_iou}) keeps at most "
+                    f"{segmenter.net.config.post_nms[1]}, here {kept}. Those go to the box head."
+                )
+            elif stage == STAGES[2]:
+                st.image(
+                    inst_viz.nms_picture(frame.canvas, detections, found.class_names),
+                    caption="Grey: the candidates; in their class's colour: what NMS keeps",
+                )
+                st.caption(
+                    f"The box head gave {len(detections.candidate_boxes)} (proposal, class) pairs a score of at "
+                    f"least {score:.2f}: the candidates. NMS within each class, at IoU {iou:.2f}, kept "
+                    f"{len(detections.boxes)} of them. Move the two sliders: only this post-processing reruns."
+                )
+            elif stage == STAGES[3]:
+                st.image(inst_viz.detections_picture(found), caption="Final detections: class, score and box")
+                class_legend(found.class_names[1:], inst_viz.class_colours(found.class_names)[1:])
+                st.caption(
+                    "For each proposal the box head gives a probability per class and a refined box per class; "
+                    "these are the refined boxes that passed the threshold and NMS, with their class probability."
+                )
+            else:
+                show_instances(found)
+    return [spec.id]
+
+
 with ui.friendly_errors():
     if mode == "Person":
         model_ids = person_mode()
     elif mode == "U-Net":
         model_ids = unet_mode()
-    else:
+    elif mode == "Object":
         model_ids = object_mode()
+    else:
+        model_ids = instances_mode()
 
 ui.how_it_works(
     """
@@ -300,6 +526,14 @@ grows them back to full resolution, and a last layer scores each class at each p
 - **Object**: no segmentation training at all. An ImageNet classifier's Grad-CAM says roughly where
   the top class is; thresholding gives seeds, and OpenCV's GrabCut fits colour models of object and
   background and cuts along image edges between them.
+- **Instances (Mask R-CNN)**: a class per pixel cannot tell two touching circles apart; instance segmentation
+  finds each object on its own. Mask R-CNN first *proposes* regions: at every cell of a feature pyramid a
+  small network (the region proposal network, RPN) scores a few *anchor* boxes of set sizes and shapes for
+  "is there an object?" and nudges them to fit. Non-maximum suppression (NMS) keeps the best of overlapping
+  boxes. RoIAlign samples each proposal's features on a fixed grid; a box head names its class and refines
+  its box, and a mask head paints a 28×28 mask of the object, stretched back over the box. The default model
+  was trained by this project on generated shapes (card below). Its quality is COCO's average precision
+  (AP): how well its ranked detections match the true instances, at mask overlaps (IoU) from 0.5 to 0.95.
 """,
     model_ids,
 )

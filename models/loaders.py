@@ -18,8 +18,9 @@ AUTO_MODEL = {
     "translation": "AutoModelForSeq2SeqLM",
     "image-classification": "AutoModelForImageClassification",
     "segmentation": "AutoModelForSemanticSegmentation",
+    "instance-segmentation": "AutoModelForUniversalSegmentation",
 }
-IMAGE_TASKS = {"image-classification", "segmentation"}
+IMAGE_TASKS = {"image-classification", "segmentation", "instance-segmentation"}
 T = TypeVar("T")
 
 

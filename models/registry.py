@@ -44,6 +44,7 @@ Task = Literal[
     "word-alignment",
     "image-classification",
     "segmentation",
+    "instance-segmentation",
     "spacy-pipeline",
 ]
 # Tasks a user can add models for, and what such a model is.
@@ -54,6 +55,7 @@ USER_TASKS: dict[str, str] = {
     "translation": "a transformers seq2seq translator",
     "image-classification": "a transformers image classifier",
     "segmentation": "a transformers semantic segmenter",
+    "instance-segmentation": "a transformers instance or panoptic segmenter (Mask2Former, MaskFormer, ...)",
     "spacy-pipeline": "a spaCy pipeline folder or installed package (spacy.load)",
 }
 # Modules that contribute embedded defaults; a technique whose module is not written yet is skipped.
@@ -65,6 +67,7 @@ TECHNIQUE_MODULES = (
     "models.translation_baselines",
     "models.classification",
     "models.segmentation",
+    "models.segmentation_instances",
     "models.text_basics",
 )
 CONFIG_ENV = "STUDIO_CONFIG"

@@ -13,8 +13,9 @@ differ only by outline; a shape's colour stands out from the background and from
     scene.boxes   # (n, 4) float32 x0, y0, x1, y1 of each visible part (pixel edges)
 
 Every image comes from its own seed: `held_out_scene(i)` is the i-th of the fixed held-out set,
-`validation_scene(i)` the i-th of the set that picks the best checkpoint during training, and
-`training_scene(step, i)` is never either of them.
+`validation_scene(i)` the i-th of the set that picks the best checkpoint during training, `crowded_scene(i)`
+the i-th of a harder held-out set of 8 shapes crowded together, and `training_scene(step, i)` is never any
+of them.
 """
 
 import functools
@@ -34,9 +35,10 @@ MIN_VISIBLE_PIXELS = 150
 STAR_INNER = 0.45  # inner radius of a star's points, as a share of the outer
 SUBPIXEL_BITS = 4  # cv2.fillPoly's fixed-point precision: corners land between pixels
 
-HELD_OUT_SEED, VALIDATION_SEED, TRAINING_SEED, PAGE_SEED = 500_500, 100_100, 7_000, 2_026
+HELD_OUT_SEED, VALIDATION_SEED, TRAINING_SEED, PAGE_SEED, CROWDED_SEED = 500_500, 100_100, 7_000, 2_026, 800_800
 HELD_OUT_SIZE = 500
-HEAVY_OVERLAP_SEED = 31  # the page's ready-made example: 8 shapes crowded into the middle
+CROWDED_SPREAD = 0.5  # crowded scenes: 8 shapes with centres in the middle half of the image's free range
+HEAVY_OVERLAP = (26, 0.6)  # the page's ready-made example: seed and spread of 8 crowded shapes
 
 
 @dataclass
@@ -180,6 +182,12 @@ def page_scene(seed: int) -> Scene:
     return synthetic_scene(np.random.default_rng([PAGE_SEED, seed]))
 
 
+def crowded_scene(index: int) -> Scene:
+    """The `index`-th of a held-out set of crowded scenes (8 shapes, heavy overlap), harder than the usual ones."""
+    return synthetic_scene(np.random.default_rng([CROWDED_SEED, index]), count=MAX_INSTANCES, spread=CROWDED_SPREAD)
+
+
 def heavy_overlap_scene() -> Scene:
-    """The page's ready-made example: eight shapes crowded into the middle, many partly hidden."""
-    return synthetic_scene(np.random.default_rng([PAGE_SEED, HEAVY_OVERLAP_SEED]), count=MAX_INSTANCES, spread=0.3)
+    """The page's ready-made example: eight shapes crowded together, several partly hidden."""
+    seed, spread = HEAVY_OVERLAP
+    return synthetic_scene(np.random.default_rng([PAGE_SEED, seed]), count=MAX_INSTANCES, spread=spread)

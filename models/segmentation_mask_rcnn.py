@@ -87,10 +87,10 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Intersection over union of every pair: (N, 4), (M, 4) -> (N, M)."""
-    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])  # (N, M, 2)
-    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(-1)  # (N, M)
-    return inter / (box_area(a)[:, None] + box_area(b)[None, :] - inter).clamp(min=1e-6)
+    width = (torch.minimum(a[:, None, 2], b[None, :, 2]) - torch.maximum(a[:, None, 0], b[None, :, 0])).clamp_(min=0)
+    height = (torch.minimum(a[:, None, 3], b[None, :, 3]) - torch.maximum(a[:, None, 1], b[None, :, 1])).clamp_(min=0)
+    inter = width.mul_(height)  # (N, M)
+    return inter / (box_area(a)[:, None] + box_area(b)[None, :] - inter).clamp_(min=1e-6)
 
 
 def encode_boxes(references: torch.Tensor, boxes: torch.Tensor, weights=RPN_WEIGHTS) -> torch.Tensor:
@@ -135,12 +135,16 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float, limit: 
 def batched_nms(
     boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor, iou_threshold: float, limit: int | None = None
 ) -> torch.Tensor:
-    """NMS within each group (class, pyramid level) only: boxes of different groups are moved apart so that
-    they can never overlap, then one NMS runs over all of them."""
-    if not len(boxes):
+    """NMS within each group (class, pyramid level) only: boxes of different groups never suppress each other.
+    Returns the kept indices of all groups, best first (at most `limit`)."""
+    kept = [
+        members[nms(boxes[members], scores[members], iou_threshold, limit)]
+        for members in ((groups == group).nonzero().squeeze(1) for group in groups.unique())
+    ]
+    if not kept:
         return groups.new_zeros(0)
-    shift = (boxes.max() + 1) * groups.to(boxes.dtype)
-    return nms(boxes + shift[:, None], scores, iou_threshold, limit)
+    kept = torch.cat(kept)
+    return kept[scores[kept].argsort(descending=True)][:limit]
 
 
 # --- Anchors --------------------------------------------------------------------------------------------

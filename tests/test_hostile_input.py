@@ -19,6 +19,7 @@ from models import analogies_train as train
 from models import classification as cls
 from models import generation as gen
 from models import segmentation as seg
+from models import segmentation_instances as inst
 from models import sentiment as sm
 from models import text_basics as tb
 from models import text_basics_entities as te
@@ -509,3 +510,25 @@ def test_object_segmentation(classifier, image, threshold):
     if steps is not None:
         assert steps.mask.shape == (rgb.height, rgb.width)
         seg.seed_picture(steps.seeds)
+
+
+@pytest.fixture(scope="module")
+def instance_segmenter() -> inst.MaskRCNNSegmenter:
+    return inst.as_instance_segmenter(get_registry().load("mask-rcnn-shapes"))
+
+
+@FEW
+@given(image=images(), score=st.floats(0, 1), iou=st.floats(0, 1))
+@example(image=Image.new("RGB", (1, 1)), score=0.5, iou=0.5)
+@example(image=Image.new("RGB", (16, 2048), "red"), score=0.0, iou=1.0)
+@example(image=Image.new("L", (2048, 17)), score=0.05, iou=0.05)
+@example(image=Image.new("RGB", (2048, 2048), "white"), score=0.5, iou=0.5)
+def test_instance_segmentation(instance_segmenter, image, score, iou):
+    """Mask R-CNN: odd sizes and modes, thresholds at and beyond their ends."""
+    found = returns_or_studio_error(instance_segmenter.segment, image, score_threshold=score, nms_iou=iou)
+    if found is not None:
+        assert found.masks.shape == (len(found), found.image.height, found.image.width)
+        assert max(found.image.size) <= inst.MAX_OUTPUT_SIDE
+        inst.instance_png(found)
+        inst.instance_rows(found)
+        inst.class_counts(found)
