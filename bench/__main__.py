@@ -1,6 +1,7 @@
 """`python -m bench [name ...]`: run the benchmarks, print a table each, write bench/results/<name>.json.
 
 Every module bench/<name>.py defines `run() -> dict[str, object]`: figure name -> value.
+`python -m bench scale` compares one server with the Ray Serve topology of `make serve-cluster` (bench/scale.py).
 `python -m bench instances` times the Mask R-CNN stage by stage on one thread (bench/instances.py).
 """
 
