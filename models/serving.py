@@ -18,13 +18,15 @@ local copy of that model, loaded once, on first use.
 Light to import: Ray is imported only when the backend connects.
 """
 
+import asyncio
 import functools
 import inspect
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FunctionType
@@ -168,6 +170,17 @@ def remote_errors(name: str) -> Iterator[None]:
         raise ModelServerError(f"{name} failed on the Ray cluster ({type(exc).__name__}). Try again.") from None
 
 
+def outside_event_loop(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)`, waited for in a helper thread when this thread runs an asyncio event loop:
+    Ray Serve's handles refuse to block inside one (a notebook's, or Playwright's sync API in the tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def _busy(name: str) -> ServerBusyError:
     return ServerBusyError(f"{name} is busy: too many requests are already waiting. Try again in a moment.")
 
@@ -205,7 +218,8 @@ class RemoteModel:
         while True:
             try:
                 with remote_errors(self._spec.name):
-                    return self._handle.call.remote(method, args, kwargs).result(timeout_s=REQUEST_TIMEOUT_S)
+                    response = self._handle.call.remote(method, args, kwargs)
+                    return outside_event_loop(response.result, timeout_s=REQUEST_TIMEOUT_S)
             except ModelServerError:
                 attempt += 1
                 if attempt > RETRIES:
@@ -216,21 +230,21 @@ class RemoteModel:
         """`models.generation.generate` run by the replica: its Steps as they are made. Closing the
         iterator early (the browser tab closed) cancels the request, and the replica's stream leaves
         the batch at its next step."""
-        response = self._handle.options(stream=True).generate.remote(prompt, decoding, chat)
-        finished = False
+        with remote_errors(self._spec.name):
+            response = self._handle.options(stream=True).generate.remote(prompt, decoding, chat)
         try:
             with remote_errors(self._spec.name):
-                yield from response
-            finished = True
-        finally:
-            if not finished:
-                response.cancel()
+                while (step := outside_event_loop(next, response, None)) is not None:
+                    yield step
+        except GeneratorExit:  # closed early; a request that failed (busy, say) has nothing left to cancel
+            outside_event_loop(response.cancel)
+            raise
 
     def server_stats(self) -> dict[str, Any]:
         """One replica's counters (batches formed, items in them, steps generated, streams running) and its
         Ray node: for tests and the bench."""
         with remote_errors(self._spec.name):
-            return self._handle.stats.remote().result(timeout_s=REQUEST_TIMEOUT_S)
+            return outside_event_loop(self._handle.stats.remote().result, timeout_s=REQUEST_TIMEOUT_S)
 
     def _local_copy(self) -> Any:
         """The same model loaded in this process (once), for features that read its internals."""
@@ -312,7 +326,7 @@ class RayBackend:
         try:
             with remote_errors(spec.name):
                 handle = serve.get_app_handle(spec.id)
-                description = handle.describe.remote().result(timeout_s=REQUEST_TIMEOUT_S)
+                description = outside_event_loop(handle.describe.remote().result, timeout_s=REQUEST_TIMEOUT_S)
         except ServerBusyError:
             raise
         except StudioError as exc:
