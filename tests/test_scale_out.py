@@ -7,6 +7,7 @@ each page's main action through Ray Serve with the same call in this process, ki
 up, and drive two browsers through nginx to two Streamlit replicas running with STUDIO_BACKEND=ray.
 """
 
+import asyncio
 import contextlib
 import importlib
 import os
@@ -32,6 +33,7 @@ from models.serving import (
     RemoteModel,
     connect_to_cluster,
     describe,
+    outside_event_loop,
     ray_environment,
     wrap_for_task,
 )
@@ -127,6 +129,15 @@ def test_description_copies_plain_attributes_and_names_the_rest(local):
     assert description.attributes["vocab_size"] == translator.vocab_size  # a property, evaluated once
     assert {"translate", "preprocess"} <= description.methods
     assert "model" in description.local_only  # weights never travel
+
+
+def test_blocking_calls_leave_a_running_event_loop_for_a_helper_thread():
+    async def in_a_running_loop() -> tuple[threading.Thread, threading.Thread]:
+        return outside_event_loop(threading.current_thread), threading.current_thread()
+
+    helper, loop_thread = asyncio.run(in_a_running_loop())
+    assert helper is not loop_thread
+    assert outside_event_loop(threading.current_thread) is threading.current_thread()
 
 
 def test_nginx_configuration_is_valid(tmp_path):
