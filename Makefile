@@ -62,10 +62,10 @@ training-data:
 	@dpkg -s $(DEBIAN_TRAINING_DATA) >/dev/null 2>&1 || \
 		($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_TRAINING_DATA))
 
-# The English->Spanish GPU recipe's data, pre-tokenized for the GPU machine (which has no Bibles): carry
-# gpu-carry/enes there and run the command in training/translation_enes.py's docstring.
+# The English->Spanish GPU recipe's data for the GPU machine (which has no Bibles): gpu-carry/enes travels
+# with `bash tools/gpu_session.sh`, which trains there (see training/translation_enes.py's docstring).
 gpu-data-enes: setup training-data
-	$(PY) -m training.translation_enes --prepare-only --work gpu-carry/enes
+	$(PY) -m training.translation_enes --prepare-only --carry --work gpu-carry/enes
 
 # The GPU path in one command (tools/gpu_check.py). Here, with the package index: `make gpu-check-prepare`
 # puts what the GPU machine lacks into gpu-carry/check (it prints how to carry it). There (python3, no .venv):

@@ -221,7 +221,7 @@ class SubwordTranslator(Translator):
     attention_kind = "layers-heads"
     examples = (
         "Do not be afraid, for I am with you.",
-        "The children of Israel went out of Egypt.",
+        "The shepherd found the lost sheep.",
         "The old man sat at the gate of the city.",
         "The woman gave water to the camels.",
         "We will build a house for the Lord.",
@@ -405,7 +405,7 @@ MODELS = [
         card="assets/translation/enes.md",
         loader=load_enes,
         embedded="assets/translation/enes.safetensors",
-        summary="3+3-layer encoder-decoder transformer with an 8k BPE, trained by the project (test BLEU 24.5)",
+        summary="4+4-layer encoder-decoder transformer with an 8k BPE, trained by the project (test BLEU 32.7)",
     ),
     ModelSpec(
         id="translation-dates",
