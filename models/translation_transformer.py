@@ -146,7 +146,7 @@ class Seq2SeqTransformer(nn.Module):
         return self.encoder_norm(x), mask
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder_norm(x) @ self.embedding.weight.T  # (B, T, V)
+        return F.linear(self.decoder_norm(x), self.embedding.weight)  # (B, T, V); no transposed copy
 
     def forward(self, source: torch.Tensor, target_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: source (B, S), target_in (B, T) -> logits (B, T, V)."""
