@@ -165,11 +165,12 @@ def test_mask_rcnn_on_cuda_finds_what_the_cpu_finds():
         pytest.skip("the checkpoint finds nothing in five held-out scenes on the CPU: nothing to compare")
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_unet_trains_to_its_cpu_quality(dtype):
-    with forced_half_dtype(dtype):
+def test_unet_trains_to_its_cpu_quality():
+    """Where the device policy picks bf16 the U-Net still trains in fp16 with a gradient scaler: in bf16
+    the default run fell to a mean IoU of 0.894 on an H200."""
+    with forced_half_dtype(torch.bfloat16):
         trainer = UNetTrainer(TrainConfig(), device=CUDA)  # the page's default run
-    assert trainer.scaler.is_enabled() == (dtype == torch.float16)
+    assert trainer.dtype == torch.float16 and trainer.scaler.is_enabled()
     trainer.train()
     scores = trainer.evaluate()
     assert float(np.mean(list(scores.values()))) >= 0.90, scores

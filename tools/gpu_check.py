@@ -231,7 +231,9 @@ def random_smollm2_shape(folder: Path) -> None:
     model.to(torch.bfloat16).save_pretrained(folder)
 
 
-def run(results: Path) -> int:
+def run(results: Path, stages: str = "all") -> int:
+    """`stages`: "tests" (1 and 2), "bench" (3) or "all"; a lease that also trains runs the tests beside the
+    training and the benchmarks after it, on an idle GPU (tools/gpu_session.sh)."""
     started, deadline = time.monotonic(), time.monotonic() + BUDGET_SECONDS
     results.mkdir(parents=True, exist_ok=True)
     log = Log(results / "gpu-check.log")
@@ -270,7 +272,7 @@ def run(results: Path) -> int:
         report["mode"] = "gpu"
         log(f"GPU: {report['gpu']}, torch {torch.__version__}, CUDA {torch.version.cuda}")
         dtypes = ["bfloat16", "float16"] if torch.cuda.is_bf16_supported() else ["float16"]
-        for dtype in dtypes:
+        for dtype in dtypes if stages != "bench" else []:
             junit = results / f"half-precision-{dtype}.xml"
             stage = run_stage(
                 log, f"half precision, CUDA {dtype}",
@@ -278,13 +280,15 @@ def run(results: Path) -> int:
                 {**env, "HALF_CHECK_DEVICE": "cuda", "HALF_CHECK_DTYPE": dtype}, site, deadline, 150,
             )  # fmt: skip
             report["stages"][f"half precision {dtype}"] = stage | {"tests": test_counts(junit)}
-        junit = results / "gpu.xml"
-        stage = run_stage(
-            log, "batching, out of memory, training on CUDA",
-            ["pytest", "-q", "-p", "no:cacheprovider", "-rs", f"--junitxml={junit}", tests[1]],
-            env, site, deadline, 150,
-        )  # fmt: skip
-        report["stages"]["gpu"] = stage | {"tests": test_counts(junit)}
+        if stages != "bench":
+            junit = results / "gpu.xml"
+            stage = run_stage(
+                log, "batching, out of memory, training on CUDA",
+                ["pytest", "-q", "-p", "no:cacheprovider", "-rs", f"--junitxml={junit}", tests[1]],
+                env, site, deadline, 150,
+            )  # fmt: skip
+            report["stages"]["gpu"] = stage | {"tests": test_counts(junit)}
+    if report["mode"] == "gpu" and stages != "tests":
         shape = cache / "smollm2-shape-random"
         if not (shape / "model.safetensors").is_file():
             random_smollm2_shape(shape)
@@ -313,11 +317,12 @@ def main() -> None:
     )
     run_parser = commands.add_parser("run", help="install the carried wheels and run the check (dry mode without CUDA)")
     run_parser.add_argument("results", type=Path, help="folder for gpu-check.log, gpu-check.json and the test reports")
+    run_parser.add_argument("--stages", choices=["all", "tests", "bench"], default="all")
     args = parser.parse_args()
     if args.command == "prepare":
         prepare()
     else:
-        sys.exit(run(args.results.resolve()))
+        sys.exit(run(args.results.resolve(), args.stages))
 
 
 if __name__ == "__main__":
