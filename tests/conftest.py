@@ -5,13 +5,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tools.serve_cluster import app_command
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -55,22 +56,7 @@ def streamlit_server(log_name: str = "streamlit.log", like_make_run: bool = Fals
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     env = {**os.environ, "STUDIO_WARMUP": "1" if like_make_run else "0", "PYTHONUNBUFFERED": "1"}
-    entry = ["tools/serve.py"] if like_make_run else ["-m", "streamlit", "run", "app.py"]
-    command = [
-        sys.executable,
-        *entry,
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        # No file watcher: an edit in the checkout during a run would make Streamlit reload modules mid-test.
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = app_command(port, ("tools/serve.py",) if like_make_run else ("-m", "streamlit", "run", "app.py"))
     with (ARTIFACTS / log_name).open("w") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
@@ -132,3 +118,13 @@ def screenshot(page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def tiny_llama_folder(tmp_path_factory) -> Path:
+    """A tiny Llama trained to recite a few sentences (tests/precision.py), saved as a user's model."""
+    from tests.precision import train_tiny_llama
+
+    folder = tmp_path_factory.mktemp("recited-llama")
+    train_tiny_llama(folder)
+    return folder

@@ -141,9 +141,8 @@ RECITED = [
 ]
 
 
-def train_tiny_llama(folder: Path) -> None:
-    """A 2-layer Llama and its byte-level BPE tokenizer, trained for a few seconds to recite `RECITED`
-    (saved to `folder` as a user's causal LM would be)."""
+def tiny_llama(texts: list[str], vocab_size: int, hidden_size: int) -> tuple[object, object]:
+    """A random 2-layer Llama and a byte-level BPE tokenizer trained on `texts`, built offline."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -151,14 +150,14 @@ def train_tiny_llama(folder: Path) -> None:
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     alphabet = pre_tokenizers.ByteLevel.alphabet()
-    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=["<s>", "</s>"], initial_alphabet=alphabet)
-    bpe.train_from_iterator(RECITED * 10, trainer)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<s>", "</s>"], initial_alphabet=alphabet)
+    bpe.train_from_iterator(texts, trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
@@ -166,7 +165,13 @@ def train_tiny_llama(folder: Path) -> None:
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    model = LlamaForCausalLM(config)
+    return LlamaForCausalLM(config), tokenizer
+
+
+def train_tiny_llama(folder: Path) -> None:
+    """A tiny Llama (`tiny_llama`) trained for a few seconds to recite `RECITED` (saved to `folder` as a
+    user's causal LM would be)."""
+    model, tokenizer = tiny_llama(RECITED * 10, vocab_size=320, hidden_size=64)
     rows = [[*tokenizer(sentence).input_ids, tokenizer.eos_token_id] for sentence in RECITED]
     longest = max(map(len, rows))
     ids = torch.tensor([row + [tokenizer.eos_token_id] * (longest - len(row)) for row in rows])  # (3, T)

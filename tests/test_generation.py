@@ -13,6 +13,7 @@ import torch
 from models import generation as gen
 from models.errors import InputError
 from models.registry import Registry, get_registry, user_spec
+from tests.precision import tiny_llama
 from training import charlm
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "generation.py")
@@ -154,32 +155,11 @@ def test_training_command_writes_models_metrics_and_card(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_causal_lm_folder(tmp_path_factory) -> Path:
     """A 2-layer random Llama and a byte-level BPE tokenizer with a chat template, built here offline."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
     folder = tmp_path_factory.mktemp("tiny-causal-lm")
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    bpe.train_from_iterator(["the cat sat on the mat", "a dog ran in the park"] * 20, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
+    texts = ["the cat sat on the mat", "a dog ran in the park"] * 20
+    model, tokenizer = tiny_llama(texts, vocab_size=300, hidden_size=32)
     tokenizer.chat_template = "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
+    model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

@@ -5,7 +5,6 @@ trains to its CPU quality in mixed precision (bf16, and fp16 with its gradient s
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from models.images import SAMPLES, sample_image
 from models.loaders import load_hf
 from models.registry import Registry, default_specs
 from models.unet import TrainConfig, UNetTrainer
-from tests.precision import RECITED, assert_same_steps, assert_same_translation, greedy_steps, load, train_tiny_llama
+from tests.precision import RECITED, assert_same_steps, assert_same_translation, greedy_steps, load
 
 if not torch.cuda.is_available():
     pytest.skip("CUDA is not available: the GPU checks run on a machine with one", allow_module_level=True)
@@ -76,13 +75,6 @@ def test_micro_batched_translation_answers_each_caller():
     assert max(sizes) > 1, sizes
     for text, got in zip(SENTENCES, answers, strict=True):
         assert_same_translation(reference, reference.translate(text, method="greedy"), got)
-
-
-@pytest.fixture(scope="module")
-def tiny_llama_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("recited-llama")
-    train_tiny_llama(folder)
-    return folder
 
 
 def test_continuous_batching_streams_answer_each_reader(tiny_llama_folder):

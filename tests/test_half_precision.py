@@ -32,7 +32,6 @@ from tests.precision import (
     assert_same_greedy_text,
     assert_same_translation,
     greedy_steps,
-    train_tiny_llama,
 )
 
 if CANDIDATE_DEVICE.type == "cuda" and not torch.cuda.is_available():
@@ -222,13 +221,6 @@ def test_smollm2_same_greedy_text(pairs):
     assert candidate.model.dtype == CANDIDATE_DTYPE
     assert_same_greedy_text(reference, candidate, "The capital of France is", 8)
     assert greedy_steps(candidate, "Say hello.", 4, chat=True)
-
-
-@pytest.fixture(scope="module")
-def tiny_llama_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("recited-llama")
-    train_tiny_llama(folder)
-    return folder
 
 
 def test_user_causal_lm_same_greedy_text(tiny_llama_folder):

@@ -110,11 +110,13 @@ def ray_head(workdir: Path, cpus: int, dashboard: bool = False, timeout: float =
         yield address
 
 
-def app_command(port: int) -> list[str]:
-    """One Streamlit replica, started the way `make run` starts the app (models warmed at once)."""
+def app_command(port: int, entry: tuple[str, ...] = ("tools/serve.py",)) -> list[str]:
+    """One Streamlit replica on 127.0.0.1, started the way `make run` starts the app (models warmed at once),
+    or with `entry` ("-m", "streamlit", "run", "app.py") as a bare one. No file watcher: an edit in the
+    checkout while it runs (a test, a demo) would make Streamlit reload modules mid-request."""
     return [
         sys.executable,
-        "tools/serve.py",
+        *entry,
         "--server.address",
         "127.0.0.1",
         "--server.port",
