@@ -37,7 +37,7 @@ def use_example() -> None:
 
 st.pills("Examples", translator.examples, key="tr_example", on_change=use_example)
 text = st.text_area(f"{translator.source_language} → {translator.target_language}", key=text_key, height=80)
-columns = st.columns([1, 1, 1, 1])
+columns = st.columns(2)
 ui.url_state("tr_method", "beam")
 method = columns[0].segmented_control(
     "Decoding", ["greedy", "beam"], key="tr_method", format_func={"greedy": "Greedy", "beam": "Beam search"}.get
@@ -46,20 +46,22 @@ method = method or "beam"
 ui.url_state("tr_width", 5)
 width = columns[1].slider("Beam width", 1, MAX_BEAM_WIDTH, key="tr_width", disabled=method == "greedy")
 ui.url_state("tr_alpha", 1.0)
-alpha = columns[2].slider(
-    "Length penalty α",
-    0.0,
-    2.0,
-    step=0.1,
-    key="tr_alpha",
-    help="Hypotheses are ranked by log P / length^α: 0 favours short outputs, 1 ranks by mean log P per token.",
-)
 ui.url_state("tr_max_len", 0)
-max_len = columns[3].number_input(
-    "Max output tokens (0 = automatic)", min_value=0, max_value=300, step=5, key="tr_max_len"
-)
 ui.url_state("tr_reference", "")
-reference = st.text_input("Reference translation (optional: scores each hypothesis with BLEU)", key="tr_reference")
+with ui.secondary_controls("Length penalty, output length, reference"):
+    columns = st.columns(2)
+    alpha = columns[0].slider(
+        "Length penalty α",
+        0.0,
+        2.0,
+        step=0.1,
+        key="tr_alpha",
+        help="Hypotheses are ranked by log P / length^α: 0 favours short outputs, 1 ranks by mean log P per token.",
+    )
+    max_len = columns[1].number_input(
+        "Max output tokens (0 = automatic)", min_value=0, max_value=300, step=5, key="tr_max_len"
+    )
+    reference = st.text_input("Reference translation (optional: scores each hypothesis with BLEU)", key="tr_reference")
 
 
 def run(model: Translator) -> tuple[Translation, Translation]:
@@ -80,23 +82,24 @@ if outcome is None:
     st.stop()
 result, greedy = outcome
 
-for notice in result.notices:
-    st.info(notice, icon=":material/info:")
-st.markdown(f"#### {result.best.text or '(empty output)'}")
-if method == "beam" and greedy.best.text != result.best.text:
-    left, right = st.columns(2)
-    left.metric("Greedy", greedy.best.text or "(empty)", f"log P {greedy.best.log_prob:.2f}", delta_color="off")
-    right.metric(
-        f"Beam search (width {width})",
-        result.best.text or "(empty)",
-        f"log P {result.best.log_prob:.2f}",
-        delta_color="off",
-    )
-    st.caption(
-        "Greedy commits to the likeliest next token every time; the beam found a different, better-scored sentence."
-    )
-elif method == "beam":
-    st.caption("Greedy decoding gives the same output here.")
+with ui.main_result():
+    for notice in result.notices:
+        st.info(notice, icon=":material/info:")
+    st.markdown(f"#### {result.best.text or '(empty output)'}")
+    if method == "beam" and greedy.best.text != result.best.text:
+        left, right = st.columns(2)
+        left.metric("Greedy", greedy.best.text or "(empty)", f"log P {greedy.best.log_prob:.2f}", delta_color="off")
+        right.metric(
+            f"Beam search (width {width})",
+            result.best.text or "(empty)",
+            f"log P {result.best.log_prob:.2f}",
+            delta_color="off",
+        )
+        st.caption(
+            "Greedy commits to the likeliest next token every time; the beam found a different, better-scored sentence."
+        )
+    elif method == "beam":
+        st.caption("Greedy decoding gives the same output here.")
 
 rows = []
 for rank, candidate in enumerate(result.candidates, start=1):

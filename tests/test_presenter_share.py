@@ -89,3 +89,27 @@ def test_without_present_the_page_is_not_in_presenter_mode_and_the_share_control
     assert not presenter_styles(at)
     assert shared_url(at) == "http://127.0.0.1:8501/"
     assert share_images(at) == 1  # the QR code
+
+
+def in_page_order(node) -> list:
+    """Every element under `node`, in the order the page shows them."""
+    found = []
+    for child in getattr(node, "children", {}).values():
+        found += [child, *in_page_order(child)]
+    return found
+
+
+def test_translation_in_presenter_mode_puts_the_translation_first_and_folds_the_fine_settings():
+    at = open_page("translation.py", present="1")
+    assert not at.exception
+    order = in_page_order(at.main)
+    kinds = [getattr(element, "type", None) for element in order]
+    result = next(i for i, e in enumerate(order) if kinds[i] == "markdown" and e.value.startswith("#### "))
+    assert result < kinds.index("text_area"), "the translation is not above the sentence to translate"
+    folded = next(e for e in at.expander if e.label.startswith("Length penalty"))
+    assert [slider.key for slider in folded.slider] == ["tr_alpha"]
+    normal = open_page("translation.py")
+    order = in_page_order(normal.main)
+    kinds = [getattr(element, "type", None) for element in order]
+    result = next(i for i, e in enumerate(order) if kinds[i] == "markdown" and e.value.startswith("#### "))
+    assert result > kinds.index("text_area") and not [e for e in normal.expander if e.label.startswith("Length")]
