@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from models import generation as gen
+from models.device import half_linear_weights
 from models.errors import InputError
 from models.registry import Registry, get_registry, user_spec
 from tests.precision import tiny_llama
@@ -311,7 +312,7 @@ def test_fp16_linear_weights_keep_the_greedy_text(tiny_causal_lm_folder):
     lm = gen.as_language_model(Registry.from_specs([spec]).load(spec.id), spec.name)
     decoding = gen.Decoding(strategy="greedy", max_new_tokens=30)
     full = list(gen.generate(lm, "the cat", decoding))
-    gen.half_linear_weights(lm.model)
+    half_linear_weights(lm.model)
     assert not any(isinstance(m, torch.nn.Linear) for m in lm.model.modules())  # every one was replaced
     half = list(gen.generate(lm, "the cat", decoding))
     assert [s.token_id for s in half] == [s.token_id for s in full]

@@ -116,6 +116,26 @@ def test_enes_translates_a_verse(enes) -> None:
         assert hypothesis.log_prob == pytest.approx(expected, abs=1e-3)
 
 
+def test_enes_reads_fp16_weights_on_the_cpu_and_translates_as_fp32_does(enes) -> None:
+    """The registry's translator keeps its Linear weights in fp16 (half the bytes per decoding step); the
+    checkpoint is fp16, so the fp32 model gives the same beams."""
+    from safetensors.torch import load_file
+
+    from models.paths import ASSETS
+    from models.translation import SubwordTranslator, read_config
+    from models.translation_transformer import Seq2SeqTransformer, TransformerConfig
+
+    assert not any(isinstance(m, torch.nn.Linear) for m in enes.model.modules())
+    location = str(ASSETS / "translation" / "enes.safetensors")
+    fp32 = Seq2SeqTransformer(read_config(location, TransformerConfig))
+    fp32.load_state_dict({k: v.float() for k, v in load_file(location).items()})
+    reference = SubwordTranslator(fp32, enes.tokenizer, torch.device("cpu"))
+    for text in SubwordTranslator.examples[:4]:
+        got, expected = enes.translate(text, beam_width=5), reference.translate(text, beam_width=5)
+        assert [c.text for c in got.candidates] == [c.text for c in expected.candidates]
+        assert got.best.log_prob == pytest.approx(expected.best.log_prob, abs=1e-4)
+
+
 def test_enes_limits(enes) -> None:
     result = enes.translate("word " * 400)
     assert any("only the first" in n for n in result.notices)
