@@ -1,12 +1,14 @@
 """Image classification: a pretrained CNN names what it sees, Grad-CAM shows where it looked, the
 layers show what it computes, and transfer learning teaches it new classes from a few photos."""
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
 
 import ui
+from models import display
 from models.classification import EfficientNetClassifier, as_image_classifier
 from models.classification_transfer import (
     EXAMPLE_CLASSES,
@@ -189,7 +191,9 @@ with teach_tab:
         losses = st.session_state.get(NEW_LOSSES) or []
         if losses:
             st.markdown("#### Training loss")
-            st.line_chart(pd.DataFrame({"cross-entropy": losses}), x_label="step", height=200)
+            curve = pd.DataFrame({"step": range(1, len(losses) + 1), "cross-entropy": losses})
+            chart = alt.Chart(curve).mark_line().encode(x="step:Q", y="cross-entropy:Q").properties(height=200)
+            st.altair_chart(display.style_chart(chart), width="stretch")  # larger type in presenter mode
         st.markdown(f"#### Try it: {', '.join(new_model.labels)}")
         trial = ui.image_input("cls_try")
         if trial is not None:

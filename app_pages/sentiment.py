@@ -172,9 +172,11 @@ with batch_tab:
         )
         counts = result["label"].value_counts().rename_axis("label").reset_index(name="texts")
         st.altair_chart(
-            alt.Chart(counts)
-            .mark_bar()
-            .encode(x="texts:Q", y=alt.Y("label:N", sort="-x"), color=alt.Color("label:N", legend=None)),
+            display.style_chart(
+                alt.Chart(counts)
+                .mark_bar()
+                .encode(x="texts:Q", y=alt.Y("label:N", sort="-x"), color=alt.Color("label:N", legend=None))
+            ),
         )
         st.download_button(
             "Download the predictions (CSV)",

@@ -36,6 +36,7 @@ def test_page_classifies_explains_and_learns_new_classes():
     new_model = at.session_state["cls_new_model"]
     assert new_model.labels == ["cat", "coffee", "rocket"]
     assert any(text.startswith("step 150/150") for text in progress_texts(at))
+    assert len(at.get("vega_lite_chart")) == 1  # the training loss, an Altair chart presenter mode scales
     assert progress_texts(at)[-3].startswith("**cat**")  # the trial image defaults to chelsea
 
 
