@@ -33,12 +33,12 @@ import lzma
 import math
 import platform
 import random
+import shutil
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -164,14 +164,6 @@ def greedy_translate(model: Seq2SeqTransformer, tokenizer: Tokenizer, sentences:
             outputs[j] = tokenizer.decode(row[: row.index(eos)] if eos in row else row)
     model.train(was_training)
     return [outputs[j] for j in range(len(sentences))]
-
-
-def beam_translate(model: Seq2SeqTransformer, tokenizer: Tokenizer, sentences: list[str], device) -> list[str]:
-    """Beam 5 with the app's own translator (the same search the page runs)."""
-    from models.translation import SubwordTranslator
-
-    translator = SubwordTranslator(model.eval(), tokenizer, device)
-    return [translator.translate(text, "beam", beam_width=5).best.text for text in sentences]
 
 
 def scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
@@ -396,31 +388,23 @@ def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, second
         score(args.out, args.out)
 
 
-def metadata(path: Path) -> dict[str, str]:
-    with safe_open(path, "pt") as file:
-        return file.metadata()
-
-
 def write_metrics(out: Path, metrics: dict) -> None:
     print(json.dumps({k: v for k, v in metrics.items() if k != "validation log"}, indent=2))
     (out / "enes_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def score(weights: Path, out: Path) -> None:
-    """Decode the 1,000 test verses once, greedy and beam 5, with the shipped precision path (fp16 weights,
-    fp32 compute on the CPU); the figures join the metrics in `out`, with 30 samples."""
-    saved = load_file(weights / "enes.safetensors")
-    config = TransformerConfig(**json.loads(metadata(weights / "enes.safetensors")["config"]))
-    model = Seq2SeqTransformer(config)
-    model.load_state_dict({k: v.float() for k, v in saved.items()})
-    tokenizer = Tokenizer.from_file(str(weights / "enes_tokenizer.json"))
-    metrics = json.loads((weights / "enes_metrics.json").read_text(encoding="utf-8"))
+    """Decode the 1,000 test verses once, greedy and beam 5, with the translator the app loads from these
+    weights (on the CPU); the figures join the metrics in `out`, with 30 samples."""
+    from models.translation import load_enes
     from training.translation_bible import load_split
 
-    test_en, test_es = (list(x) for x in zip(*load_split("test"), strict=True))
     cpu = torch.device("cpu")
-    greedy = greedy_translate(model, tokenizer, test_en, cpu)
-    beam = beam_translate(model, tokenizer, test_en, cpu)
+    translator = load_enes(str(weights / "enes.safetensors"), cpu)  # as the app loads it
+    metrics = json.loads((weights / "enes_metrics.json").read_text(encoding="utf-8"))
+    test_en, test_es = (list(x) for x in zip(*load_split("test"), strict=True))
+    greedy = greedy_translate(translator.model, translator.tokenizer, test_en, cpu)
+    beam = [translator.translate(text, "beam", beam_width=5).best.text for text in test_en]  # the page's search
     tested = {
         "test verses": len(test_en),
         "greedy (test)": scores(greedy, test_es),
@@ -428,8 +412,8 @@ def score(weights: Path, out: Path) -> None:
     }
     out.mkdir(parents=True, exist_ok=True)
     if weights.resolve() != out.resolve():
-        save_file(saved, out / "enes.safetensors", metadata={"config": json.dumps(dataclasses.asdict(config))})
-        tokenizer.save(str(out / "enes_tokenizer.json"))
+        for name in ("enes.safetensors", "enes_tokenizer.json"):
+            shutil.copy(weights / name, out / name)
     write_metrics(out, tested | {k: v for k, v in metrics.items() if k not in tested})
     (out / "enes_test_samples.tsv").write_text(
         "".join(f"{s}\t{r}\t{h}\n" for s, r, h in zip(test_en[:30], test_es[:30], beam[:30], strict=True)),
