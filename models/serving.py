@@ -181,6 +181,11 @@ def outside_event_loop(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> 
         return pool.submit(fn, *args, **kwargs).result()
 
 
+def answer(response: Any) -> Any:
+    """A Serve handle call's result, within the request timeout."""
+    return outside_event_loop(response.result, timeout_s=REQUEST_TIMEOUT_S)
+
+
 def _busy(name: str) -> ServerBusyError:
     return ServerBusyError(f"{name} is busy: too many requests are already waiting. Try again in a moment.")
 
@@ -218,8 +223,7 @@ class RemoteModel:
         while True:
             try:
                 with remote_errors(self._spec.name):
-                    response = self._handle.call.remote(method, args, kwargs)
-                    return outside_event_loop(response.result, timeout_s=REQUEST_TIMEOUT_S)
+                    return answer(self._handle.call.remote(method, args, kwargs))
             except ModelServerError:
                 attempt += 1
                 if attempt > RETRIES:
@@ -244,7 +248,7 @@ class RemoteModel:
         """One replica's counters (batches formed, items in them, steps generated, streams running) and its
         Ray node: for tests and the bench."""
         with remote_errors(self._spec.name):
-            return outside_event_loop(self._handle.stats.remote().result, timeout_s=REQUEST_TIMEOUT_S)
+            return answer(self._handle.stats.remote())
 
     def _local_copy(self) -> Any:
         """The same model loaded in this process (once), for features that read its internals."""
@@ -326,7 +330,7 @@ class RayBackend:
         try:
             with remote_errors(spec.name):
                 handle = serve.get_app_handle(spec.id)
-                description = outside_event_loop(handle.describe.remote().result, timeout_s=REQUEST_TIMEOUT_S)
+                description = answer(handle.describe.remote())
         except ServerBusyError:
             raise
         except StudioError as exc:
