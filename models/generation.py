@@ -440,8 +440,7 @@ def load_smollm2(location: str, device: torch.device) -> HFModel:
         except OSError:  # another process finished first
             shutil.rmtree(staging, ignore_errors=True)
     loaded = load_hf("causal-lm", str(cached), device)
-    if device.type == "cpu" and loaded.model.dtype == torch.float32:  # not when a test forces bf16 on the CPU
-        half_linear_weights(loaded.model)
+    half_linear_weights(loaded.model)
     return loaded
 
 
