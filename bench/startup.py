@@ -65,12 +65,12 @@ def cold_start() -> dict[str, float | str]:
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import ARTIFACTS, CHROMIUM_FLAGS, free_port, wait_for_app, wait_for_health  # imports pytest
+    from tools.serve_cluster import app_command
 
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "tools/serve.py", "--server.address", "127.0.0.1"]  # what `make run` starts
-    command += ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = app_command(port)  # what `make run` starts
     env = {**os.environ, "STUDIO_WARMUP": "1", "PYTHONUNBUFFERED": "1"}
     figures: dict[str, float | str] = {}
     executable = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -112,22 +112,9 @@ def ray_head(workdir: Path, cpus: int, dashboard: bool = False, timeout: float =
 
 def app_command(port: int, entry: tuple[str, ...] = ("tools/serve.py",)) -> list[str]:
     """One Streamlit replica on 127.0.0.1, started the way `make run` starts the app (models warmed at once),
-    or with `entry` ("-m", "streamlit", "run", "app.py") as a bare one. No file watcher: an edit in the
-    checkout while it runs (a test, a demo) would make Streamlit reload modules mid-request."""
-    return [
-        sys.executable,
-        *entry,
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    or with `entry` ("-m", "streamlit", "run", "app.py") as a bare one. Run from the repository: the rest
+    (headless, no usage statistics, no file watcher) comes from its .streamlit/config.toml."""
+    return [sys.executable, *entry, "--server.address", "127.0.0.1", "--server.port", str(port)]
 
 
 @contextlib.contextmanager
