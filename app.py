@@ -7,7 +7,7 @@ import streamlit as st
 
 import models  # noqa: F401  (puts Hugging Face libraries offline before any page imports them)
 import ui
-from models import startup
+from models.core import startup
 
 PAGES_DIR = Path(__file__).parent / "app_pages"
 
@@ -86,6 +86,7 @@ def device_badge() -> str:
 
 
 def main() -> None:
+    ui.open_shared_view()  # a short link's stored state goes into the URL before anything reads it
     st.set_page_config(
         page_title="Deep-learning demo studio",
         page_icon=":material/neurology:",

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import bench
-from models.device import describe
+from models.core.device import describe
 
 RESULTS = Path(__file__).parent / "results"
 

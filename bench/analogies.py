@@ -5,9 +5,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from models.analogies import WordVectors, load_glove, load_questions
-from models.device import best_device
-from models.registry import embedded_path, get_registry
+from models.analogies.vectors import WordVectors, load_glove, load_questions
+from models.core.device import best_device
+from models.core.registry import get_registry
+from models.core.specs import embedded_path
 
 QUERIES = 200  # analogy questions, spread over every section of the Google set
 

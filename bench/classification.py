@@ -12,10 +12,11 @@ from collections.abc import Callable
 
 import torch
 
-from models.classification import EfficientNetClassifier
-from models.classification_transfer import collect_features, example_classes, train_head
-from models.images import sample_image
-from models.registry import embedded_path, get_registry
+from models.classification.classifier import EfficientNetClassifier
+from models.classification.transfer import collect_features, example_classes, train_head
+from models.core.images import sample_image
+from models.core.registry import get_registry
+from models.core.specs import embedded_path
 
 MODEL_ID = "efficientnet-lite0"
 

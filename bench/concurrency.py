@@ -1,6 +1,6 @@
 """Many sessions at once, without the browser: 32 threads call each shared model's inference together,
 first with micro-batching off (every call runs its own forward pass in its own thread, as without
-models/batching.py), then on. Throughput in requests/s and the ratio on/off (issue 9's target:
+models/core/batching.py), then on. Throughput in requests/s and the ratio on/off (issue 9's target:
 >= 3x for the transformer models on CPU).
 
     python -m bench concurrency            # THREADS=32 by default; BENCH_THREADS=8 for a quick look
@@ -20,12 +20,12 @@ from typing import Any
 import torch
 
 from models import generation as gen
-from models.classification import as_image_classifier
-from models.device import use_app_thread_policy
-from models.images import SAMPLES, sample_image
-from models.registry import get_registry
+from models.classification.classifier import as_image_classifier
+from models.core.device import use_app_thread_policy
+from models.core.images import SAMPLES, sample_image
+from models.core.registry import get_registry
 from models.sentiment import TRICKY_EXAMPLES, as_classifier
-from models.translation import as_translator
+from models.translation.translator import as_translator
 
 THREADS = int(os.environ.get("BENCH_THREADS", "32"))
 NEW_TOKENS = 16

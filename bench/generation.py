@@ -1,7 +1,7 @@
 """Generation speed: SmolLM2 tokens/s through our token-by-token loop and through transformers'
 `pipeline("text-generation")` on the same loaded model (greedy, 128 new tokens, batch 1), and
 characters/s of the character-level LSTM. On the registry's device (CUDA when present), with the app's CPU
-thread policy (models/device.py: one thread per forward pass unless STUDIO_TORCH_THREADS says otherwise).
+thread policy (models/core/device.py: one thread per forward pass unless STUDIO_TORCH_THREADS says otherwise).
 BENCH_CAUSAL_LM names another registered causal LM to measure instead of SmolLM2 (tools/gpu_check.py: a
 model of SmolLM2's shape with random weights, where SmolLM2's package cannot be carried)."""
 
@@ -11,8 +11,8 @@ import time
 import torch
 
 from models import generation as gen
-from models.device import use_app_thread_policy
-from models.registry import get_registry
+from models.core.device import use_app_thread_policy
+from models.core.registry import get_registry
 
 PROMPT = "Once upon a time, in a small village by the sea, there lived"
 NEW_TOKENS = 128

@@ -8,10 +8,10 @@ import time
 import torch
 from PIL import Image
 
-from models.registry import get_registry
-from models.segmentation_instance_shapes import held_out_scene
-from models.segmentation_instances import as_instance_segmenter
-from models.unet import torch_threads
+from models.core.registry import get_registry
+from models.segmentation.instance_shapes import held_out_scene
+from models.segmentation.instances import as_instance_segmenter
+from models.segmentation.unet import torch_threads
 
 SCENES = 20
 ROUNDS = 3

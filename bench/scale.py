@@ -56,7 +56,7 @@ def model_actions() -> dict[str, tuple[Callable[[Any], Any], Callable[[Any], int
     """Per served model: each page's main call on the pipeline object, and how many tokens an answer
     generated (0 for a one-shot call)."""
     from models import generation as gen
-    from models.images import sample_image
+    from models.core.images import sample_image
 
     cat, astronaut = sample_image("cat (chelsea)"), sample_image("astronaut")
 
@@ -145,9 +145,9 @@ def throughput(model: Any, action: Callable[[Any], Any], tokens_of: Callable[[An
 
 
 def model_figures(address: str) -> dict[str, object]:
-    from models.device import use_app_thread_policy
-    from models.registry import get_registry
-    from models.serving import RayBackend, connect_to_cluster, wrap_for_task
+    from models.core.device import use_app_thread_policy
+    from models.core.registry import get_registry, wrap_for_task
+    from models.serving.client import RayBackend, connect_to_cluster
 
     use_app_thread_policy()  # one thread per forward pass here too, as in the app and in the replicas
     connect_to_cluster(address)
@@ -158,8 +158,8 @@ def model_figures(address: str) -> dict[str, object]:
         if model_id not in registry.specs or model_id not in backend.applications():
             continue
         spec = registry.get(model_id)
-        remote = backend.connect(spec)
         local = wrap_for_task(spec.task, registry.load(model_id), spec.name)
+        remote = backend.connect(spec, lambda local=local: local)
         for model in (local, remote):  # the first call of each warms it up
             action(model)
         # Alternated, so that a change in the machine's load during the measurement touches both alike.

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from models.registry import get_registry
-from models.segmentation import as_segmenter, grabcut_refine
-from models.unet import TrainConfig, UNetTrainer, torch_threads
+from models.core.registry import get_registry
+from models.segmentation.segmenter import as_segmenter, grabcut_refine
+from models.segmentation.unet import TrainConfig, UNetTrainer, torch_threads
 
 
 def median_ms(action: Callable[[], object], repeats: int, warmup: int = 3) -> float:
@@ -27,7 +27,7 @@ def median_ms(action: Callable[[], object], repeats: int, warmup: int = 3) -> fl
 
 
 def selfie_figures(model_id: str) -> dict[str, float | str]:
-    from models.images import sample_image
+    from models.core.images import sample_image
 
     photo = sample_image("astronaut")
     segmenter = as_segmenter(get_registry().load(model_id))
@@ -66,8 +66,8 @@ def unet_figures() -> dict[str, float | str]:
 
 
 def grabcut_figures() -> dict[str, float | str]:
-    from models.classification import as_image_classifier
-    from models.images import sample_image
+    from models.classification.classifier import as_image_classifier
+    from models.core.images import sample_image
 
     classifier = as_image_classifier(get_registry().load("efficientnet-lite0"))
     image = sample_image("cat (chelsea)")

@@ -10,7 +10,8 @@ import time
 import torch
 
 from models import sentiment as sm
-from models.registry import embedded_path, get_registry
+from models.core.registry import get_registry
+from models.core.specs import embedded_path
 
 SENTENCE = "Not bad at all: the cast is great, even if the plot is a bit of a mess."
 REPEATS = 30

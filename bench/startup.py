@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psutil
 
-from models.errors import ModelLoadError
-from models.registry import get_registry, resolve_source
+from models.core.errors import ModelLoadError
+from models.core.registry import get_registry, resolve_source
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MB = 3 * 1024

@@ -13,12 +13,12 @@ import os
 import statistics
 import time
 
-from models import text_basics as tb
-from models import text_basics_entities as te
-from models import text_basics_taggers as tg
-from models import text_basics_tokens as tt
-from models.paths import extra_file
-from models.registry import get_registry
+from models.core.paths import extra_file
+from models.core.registry import get_registry
+from models.text_basics import entities as te
+from models.text_basics import pipeline as tb
+from models.text_basics import taggers as tg
+from models.text_basics import tokens as tt
 
 # 40 words (whitespace-separated).
 SENTENCE = (

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 import torch
 
-from models.loaders import load_hf
-from models.paths import ASSETS
-from models.registry import get_registry
-from models.translation import as_translator, read_config
-from models.translation_baselines import apertium_mode, apertium_sentence
-from models.translation_ibm1 import words
-from models.translation_transformer import TransformerConfig
+from models.core.loaders import load_hf
+from models.core.paths import ASSETS
+from models.core.registry import get_registry
+from models.translation.baselines import apertium_mode, apertium_sentence
+from models.translation.ibm1 import words
+from models.translation.transformer import TransformerConfig
+from models.translation.translator import as_translator, read_config
 
 DATES = [
     "Thursday, 14 March 2041",

@@ -6,7 +6,7 @@ sends the studio's own log lines ("studio.*" loggers: model loads, batching) to 
 
 import logging
 
-from models.network import apply_network_mode
+from models.core.network import apply_network_mode
 
 apply_network_mode()
 

@@ -15,11 +15,11 @@ import pytest
 import torch
 
 from models import generation as gen
-from models.device import forced_half_dtype
-from models.errors import ModelLoadError
-from models.registry import default_specs, resolve_source
-from models.translation import Translation, Translator
-from models.translation_dates import BOS, TARGET_VOCAB
+from models.core.device import forced_half_dtype
+from models.core.errors import ModelLoadError
+from models.core.registry import default_specs, resolve_source
+from models.translation.dates import BOS, TARGET_VOCAB
+from models.translation.translator import Translation, Translator
 
 CPU = torch.device("cpu")
 CANDIDATE_DEVICE = torch.device(os.environ.get("HALF_CHECK_DEVICE", "cpu"))

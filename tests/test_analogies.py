@@ -8,8 +8,9 @@ import pytest
 from gensim.models import KeyedVectors
 from streamlit.testing.v1 import AppTest
 
-from models import loaders
-from models.analogies import (
+from models.analogies.bias import bias_direction, equalize, equalize_pairs, neutralize, occupation_projections
+from models.analogies.train import train_word_vectors
+from models.analogies.vectors import (
     WordVectors,
     as_word_vectors,
     edit_distance,
@@ -17,10 +18,9 @@ from models.analogies import (
     load_questions,
     write_questions,
 )
-from models.analogies_bias import bias_direction, equalize, equalize_pairs, neutralize, occupation_projections
-from models.analogies_train import train_word_vectors
-from models.errors import InputError, ModelLoadError
-from models.registry import Registry, get_registry, user_specs
+from models.core import loaders
+from models.core.errors import InputError, ModelLoadError
+from models.core.registry import Registry, get_registry, user_specs
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "analogies.py")
 

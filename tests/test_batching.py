@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.batching import MicroBatcher, ServerBusyError
-from models.classification import as_image_classifier
-from models.images import SAMPLES, sample_image
-from models.registry import get_registry
+from models.classification.classifier import as_image_classifier
+from models.core.batching import MicroBatcher, ServerBusyError
+from models.core.images import SAMPLES, sample_image
+from models.core.registry import get_registry
 from models.sentiment import TRICKY_EXAMPLES, as_classifier
-from models.translation import as_translator
+from models.translation.translator import as_translator
 
 
 def call_together(function, items: list) -> list:

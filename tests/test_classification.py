@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models.classification import (
+from models.classification.classifier import (
     PIXEL_MEAN,
     PIXEL_STD,
     EfficientNetClassifier,
@@ -21,18 +21,19 @@ from models.classification import (
     imagenet_labels,
     read_state_dict,
 )
-from models.classification_transfer import (
+from models.classification.efficientnet import CONFIGS, EfficientNetLite
+from models.classification.plots import feature_grid, filter_grid, overlay_heatmap
+from models.classification.transfer import (
     collect_features,
     example_classes,
     head_from_bytes,
     head_to_bytes,
     train_head,
 )
-from models.classification_viz import feature_grid, filter_grid, overlay_heatmap
-from models.efficientnet import CONFIGS, EfficientNetLite
-from models.errors import InputError, ModelLoadError, StudioError
-from models.images import MAX_SIDE, read_image, sample_image
-from models.registry import Registry, embedded_path, get_registry, user_spec
+from models.core.errors import InputError, ModelLoadError, StudioError
+from models.core.images import MAX_SIDE, read_image, sample_image
+from models.core.registry import Registry, get_registry, user_spec
+from models.core.specs import embedded_path
 
 VARIANTS = ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"]
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat

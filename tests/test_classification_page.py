@@ -3,8 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from models.images import sample_image
-from models.registry import get_registry
+from models.core.images import sample_image
+from models.core.registry import get_registry
 from tests.conftest import REPO, screenshot, wait_for_app
 
 PAGE = str(REPO / "app_pages" / "classification.py")

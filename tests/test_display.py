@@ -5,14 +5,14 @@ import threading
 
 import pytest
 
-from models import display
 from models import generation as gen
-from models import segmentation as seg
-from models.analogies_plots import ARITHMETIC_STEPS, AnalogyLayout, analogy_figure
-from models.registry import get_registry
+from models.analogies.plots import ARITHMETIC_STEPS, AnalogyLayout, analogy_figure
+from models.core import display
+from models.core.registry import get_registry
+from models.segmentation import segmenter as seg
 from models.sentiment import Explanation, shaded_html
-from models.translation_plots import beam_tree
-from models.translation_replay import beams_at, steps_taken
+from models.translation.plots import beam_tree
+from models.translation.replay import beams_at, steps_taken
 from tests.test_translation_search import RandomDecoder, run_beam
 
 PRESENTER = display.Display(presenter=True)

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 import app
 import ui
-from models import registry as reg
+from models.core import registry as reg
 
 APP = str(Path(app.__file__).resolve())
 CPU = torch.device("cpu")

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from models import generation as gen
-from models.device import half_linear_weights
-from models.errors import InputError
-from models.registry import Registry, get_registry, user_spec
+from models.core.device import half_linear_weights
+from models.core.errors import InputError
+from models.core.registry import Registry, get_registry, user_spec
 from tests.precision import tiny_llama
 from training import charlm
 
@@ -355,7 +355,7 @@ def test_page_generates_and_compares_cells():
 def test_page_runs_a_user_causal_lm_in_chat_mode(tiny_causal_lm_folder, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from models import registry
+    from models.core import registry
 
     monkeypatch.setenv(registry.MODELS_ENV, f"causal-lm={tiny_causal_lm_folder}")
     monkeypatch.setattr(registry, "_registry", None)  # a fresh registry that reads the variable

@@ -12,12 +12,12 @@ import torch
 from PIL import Image
 
 from models import generation as gen
-from models.classification import as_image_classifier
-from models.device import CPU, forced_half_dtype, on_cpu_after_gpu_oom
-from models.images import SAMPLES, sample_image
-from models.loaders import load_hf
-from models.registry import Registry, default_specs
-from models.unet import TrainConfig, UNetTrainer
+from models.classification.classifier import as_image_classifier
+from models.core.device import CPU, forced_half_dtype, on_cpu_after_gpu_oom
+from models.core.images import SAMPLES, sample_image
+from models.core.loaders import load_hf
+from models.core.registry import Registry, default_specs
+from models.segmentation.unet import TrainConfig, UNetTrainer
 from tests.precision import RECITED, assert_same_steps, assert_same_translation, greedy_steps, load
 
 if not torch.cuda.is_available():
@@ -142,7 +142,7 @@ def test_out_of_memory_with_a_full_gpu_is_answered_on_the_cpu(model_id):
 def test_mask_rcnn_on_cuda_finds_what_the_cpu_finds():
     """Mask R-CNN stays in fp32 on the GPU: the same instances as on the CPU, boxes within a pixel."""
     reference, on_gpu = load("mask-rcnn-shapes"), load("mask-rcnn-shapes", CUDA)
-    from models.segmentation_instance_shapes import held_out_scene
+    from models.segmentation.instance_shapes import held_out_scene
 
     found = 0
     for index in range(5):

@@ -1,5 +1,5 @@
 """Half precision, checked without a GPU. On CUDA the device policy loads models in bf16 (fp16 where a GPU
-lacks bf16: models/device.py `half_dtype`); here `forced_half_dtype` loads every default model that
+lacks bf16: models/core/device.py `half_dtype`); here `forced_half_dtype` loads every default model that
 would get it in bf16 on the CPU, where dtype mismatches fail just as they would on a GPU, and compares it
 with the fp32 model the CPU runs: the same choices (top-1, greedy text, labels, masks) except at near
 ties, and plain CPU fp32 numpy arrays wherever results leave torch (numpy, OpenCV, PIL, plotly,
@@ -14,11 +14,11 @@ import torch
 from PIL import Image
 
 from models import generation as gen
-from models.device import forced_half_dtype
-from models.images import sample_image
-from models.loaders import load_hf
+from models.core.device import forced_half_dtype
+from models.core.images import sample_image
+from models.core.loaders import load_hf
+from models.segmentation.unet import TrainConfig, UNetTrainer
 from models.sentiment import TRICKY_EXAMPLES
-from models.unet import TrainConfig, UNetTrainer
 from tests.precision import (
     CANDIDATE_DEVICE,
     CANDIDATE_DTYPE,
@@ -78,7 +78,7 @@ def test_every_default_model_is_compared_or_kept_in_full_precision():
 
 
 def test_half_dtype_is_forced_only_inside_the_block():
-    from models.device import half_dtype
+    from models.core.device import half_dtype
 
     with forced_half_dtype(torch.bfloat16):
         assert half_dtype(CPU) == torch.bfloat16
@@ -118,7 +118,7 @@ def test_efficientnet_same_top1_and_gradcam_region(pairs, model_id):
 
 
 def test_efficientnet_pictures_leave_torch_as_fp32_arrays(pairs):
-    from models.segmentation import grabcut_refine
+    from models.segmentation.segmenter import grabcut_refine
 
     _, candidate = pairs("efficientnet-lite0")
     image = sample_image("cat (chelsea)")
@@ -132,7 +132,7 @@ def test_efficientnet_pictures_leave_torch_as_fp32_arrays(pairs):
 
 def test_efficientnet_pictures_drawn(pairs):
     pytest.importorskip("matplotlib", reason="the GPU machine has no matplotlib: the arrays are checked above")
-    from models.classification_viz import feature_grid, filter_grid, overlay_heatmap
+    from models.classification.plots import feature_grid, filter_grid, overlay_heatmap
 
     _, candidate = pairs("efficientnet-lite0")
     image = sample_image("coffee")
@@ -145,7 +145,7 @@ def test_efficientnet_pictures_drawn(pairs):
 def test_few_shot_head_trains_and_downloads_as_cpu_fp32(pairs):
     from safetensors.torch import load as load_safetensors
 
-    from models.classification_transfer import (
+    from models.classification.transfer import (
         EXAMPLE_CLASSES,
         collect_features,
         example_classes,
@@ -177,7 +177,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("model_id", PERSON_SEGMENTERS)
 def test_person_masks_agree(pairs, model_id):
-    from models.segmentation import cutout, mask_png, overlay, replace_background, solid_background
+    from models.segmentation.segmenter import cutout, mask_png, overlay, replace_background, solid_background
 
     reference, candidate = pairs(model_id)
     astronaut = sample_image("astronaut")
@@ -249,7 +249,7 @@ def test_translators_same_greedy_text_and_fp32_attention(pairs, model_id):
 @pytest.mark.parametrize("model_id", TRANSLATORS)
 def test_translation_figures_drawn(pairs, model_id):
     pytest.importorskip("plotly", reason="the GPU machine has no plotly: the arrays are checked above")
-    from models.translation_plots import attention_heatmap, attention_matrix, beam_tree
+    from models.translation.plots import attention_heatmap, attention_matrix, beam_tree
 
     _, candidate = pairs(model_id)
     translation = candidate.translate(TRANSLATION_INPUTS[model_id][0], method="beam", beam_width=4)
@@ -316,8 +316,8 @@ def save_user_model(task: str, folder: Path) -> None:
 
 @pytest.mark.parametrize("task", ["text-classification", "image-classification", "segmentation"])
 def test_user_transformers_models_agree(task, tmp_path):
-    from models.classification import as_image_classifier
-    from models.segmentation import as_segmenter
+    from models.classification.classifier import as_image_classifier
+    from models.segmentation.segmenter import as_segmenter
     from models.sentiment import as_classifier
 
     save_user_model(task, tmp_path)

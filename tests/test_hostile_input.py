@@ -13,22 +13,21 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from models import analogies as an
-from models import analogies_bias as bias
-from models import analogies_train as train
-from models import classification as cls
 from models import generation as gen
-from models import segmentation as seg
-from models import segmentation_instances as inst
 from models import sentiment as sm
-from models import text_basics as tb
-from models import text_basics_entities as te
-from models import text_basics_taggers as tg
-from models import text_basics_tokens as tt
-from models.errors import StudioError
-from models.images import read_image
-from models.registry import get_registry
-from models.text import without_surrogates
+from models.analogies import bias, train
+from models.analogies import vectors as an
+from models.classification import classifier as cls
+from models.core.errors import StudioError
+from models.core.images import read_image
+from models.core.registry import get_registry
+from models.core.text import without_surrogates
+from models.segmentation import instances as inst
+from models.segmentation import segmenter as seg
+from models.text_basics import entities as te
+from models.text_basics import pipeline as tb
+from models.text_basics import taggers as tg
+from models.text_basics import tokens as tt
 
 SETTINGS = settings(
     max_examples=40,
@@ -285,7 +284,7 @@ def test_enes_translate(enes, text):
 @example(english=HUGE_MIXED[:5000], spanish="la casa")
 def test_ibm1_alignment(english, spanish):
     """The IBM Model 1 panel: any two texts give a matrix whose rows sum to 1 (or no rows)."""
-    from models.translation_ibm1 import words
+    from models.translation.ibm1 import words
 
     model = get_registry().load("translation-ibm1")
     alignment = model.alignment(words(english), words(spanish))
@@ -296,7 +295,7 @@ def test_ibm1_alignment(english, spanish):
 @pytest.mark.parametrize("text", ["\ud800 hello", "", " ", "\x00\u202eevil", "😀 line\nbreak\r\n", HUGE_MIXED])
 def test_apertium_sentence(text):
     """The rule-based panel: odd text through Apertium, or a message when it is missing or refuses."""
-    from models.translation_baselines import apertium_sentence
+    from models.translation.baselines import apertium_sentence
 
     returns_or_studio_error(apertium_sentence, text)
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from models import sentiment as sm
-from models.errors import StudioError
-from models.images import read_image
+from models.core.errors import StudioError
+from models.core.images import read_image
 from tests.odd_files import BOMB_SIDE, write_odd_files
 
 # kind -> what read_image gives: a size for an RGB image, or words the error message must contain

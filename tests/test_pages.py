@@ -38,7 +38,7 @@ def test_home_links_every_listed_technique():
 def test_models_page_lists_the_registry_and_device():
     at = run_page("models_device.py")
     frame = at.dataframe[0].value
-    from models.registry import get_registry
+    from models.core.registry import get_registry
 
     assert sorted(frame["model"]) == sorted(spec.name for spec in get_registry().list())
     assert "torch" in at.table[0].value.index

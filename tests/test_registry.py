@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from models import registry as reg
-from models.errors import ModelLoadError
-from models.loaders import HFModel
+from models.core import registry as reg
+from models.core.errors import ModelLoadError
+from models.core.loaders import HFModel
 
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "a", "the"]
 
@@ -50,7 +50,7 @@ def test_local_path_wins_over_embedded_and_hub(tmp_path):
 
 
 def test_embedded_wins_over_hub_and_packages_resolve():
-    chosen = reg.resolve_source(spec(embedded="pkg:models/registry.py", hub_id="org/model"), online=True)
+    chosen = reg.resolve_source(spec(embedded="pkg:models/core/registry.py", hub_id="org/model"), online=True)
     assert chosen.kind == "embedded"
     assert Path(chosen.location) == Path(reg.__file__)
 

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from models import generation as gen
-from models.batching import ServerBusyError
-from models.errors import InputError, ModelLoadError
-from models.registry import Registry, default_specs, user_spec
-from models.serving import (
+from models.core.batching import ServerBusyError
+from models.core.errors import InputError, ModelLoadError
+from models.core.registry import Registry, default_specs, user_spec, wrap_for_task
+from models.serving.client import (
     ADDRESS_ENV,
     BACKEND_ENV,
     ModelServerError,
@@ -35,9 +35,8 @@ from models.serving import (
     describe,
     outside_event_loop,
     ray_environment,
-    wrap_for_task,
 )
-from models.translation import Translator, as_translator
+from models.translation.translator import Translator, as_translator
 from tests.conftest import ARTIFACTS, free_port, wait_for_app
 from tests.test_generation import tiny_causal_lm_folder  # noqa: F401 (a fixture this module uses)
 from tools.serve_cluster import COOKIE, app_replicas, nginx, nginx_binary, nginx_config, serve_config, served_model_ids
@@ -71,7 +70,7 @@ def cluster(local, tiny_lm_id) -> str:
     from ray import serve
     from ray.cluster_utils import Cluster
 
-    from models.serving_deploy import Scaling, deploy, scaling_for
+    from models.serving.deploy import Scaling, deploy, scaling_for
 
     node = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False}
     nodes = Cluster(initialize_head=True, head_node_args=node)
@@ -103,9 +102,10 @@ def remote(cluster) -> RayBackend:
 def served(remote: RayBackend, local: Registry, model_id: str) -> tuple[object, object]:
     """The model through Ray Serve and in this process, each as its page sees it."""
     spec = local.get(model_id)
-    model = remote.connect(spec)
+    here = wrap_for_task(spec.task, local.load(model_id), spec.name)
+    model = remote.connect(spec, lambda: here)
     assert isinstance(model, RemoteModel)
-    return model, wrap_for_task(spec.task, local.load(model_id), spec.name)
+    return model, here
 
 
 def replica_names(app: str) -> list[str]:
@@ -275,11 +275,12 @@ def test_requests_while_a_model_scales_up_wait_or_hear_it_is_busy(remote, local)
     assert serve.status().applications[FROM_ZERO].deployments["model"].replica_states.get("RUNNING", 0) == 0
     spec = local.get(FROM_ZERO)
     decoding = gen.Decoding("greedy", max_new_tokens=12)
-    expected = [s.text for s in gen.generate(wrap_for_task(spec.task, local.load(FROM_ZERO), spec.name), "", decoding)]
+    here = wrap_for_task(spec.task, local.load(FROM_ZERO), spec.name)
+    expected = [s.text for s in gen.generate(here, "", decoding)]
 
     def ask(_: int) -> object:
         try:
-            return [s.text for s in gen.generate(remote.connect(spec), "", decoding)]
+            return [s.text for s in gen.generate(remote.connect(spec, lambda: here), "", decoding)]
         except ServerBusyError as exc:
             return exc
 
@@ -350,7 +351,7 @@ def test_two_browsers_through_nginx_keep_their_replicas(cluster, browser):
 
 
 def test_the_backend_is_chosen_by_the_environment(monkeypatch):
-    from models.serving import backend_from_environment
+    from models.serving.client import backend_from_environment
 
     monkeypatch.delenv(BACKEND_ENV, raising=False)
     assert backend_from_environment() is None

@@ -12,13 +12,13 @@ import torch.nn.functional as F
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from models import segmentation as seg
-from models.errors import InputError, ModelLoadError
-from models.paths import ASSETS, extra_file
-from models.registry import Registry, get_registry, user_spec
-from models.segmentation_shapes import CLASS_NAMES, synthetic_batch
-from models.tflite_to_torch import convert, load_graph, read_tflite, resize_bilinear, same_padding
-from models.unet import TrainConfig, UNet, UNetTrainer, architecture_dot, layer_shapes
+from models.core.errors import InputError, ModelLoadError
+from models.core.paths import ASSETS, extra_file
+from models.core.registry import Registry, get_registry, user_spec
+from models.segmentation import segmenter as seg
+from models.segmentation.shapes import CLASS_NAMES, synthetic_batch
+from models.segmentation.tflite_to_torch import convert, load_graph, read_tflite, resize_bilinear, same_padding
+from models.segmentation.unet import TrainConfig, UNet, UNetTrainer, architecture_dot, layer_shapes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "segmentation"
 PAGE = Path(__file__).parent.parent / "app_pages" / "segmentation.py"
@@ -156,8 +156,8 @@ def test_grabcut_turns_a_rough_heatmap_into_the_object():
 
 
 def test_grabcut_on_a_real_grad_cam_covers_its_peak():
-    from models.classification import as_image_classifier
-    from models.images import sample_image
+    from models.classification.classifier import as_image_classifier
+    from models.core.images import sample_image
 
     classifier = as_image_classifier(get_registry().load("efficientnet-lite0"))
     image = sample_image("cat (chelsea)")

@@ -12,12 +12,12 @@ from PIL import Image
 from safetensors.torch import load_file
 from streamlit.testing.v1 import AppTest
 
-from models import segmentation_instances as inst
-from models import segmentation_instances_viz as viz
-from models.errors import InputError, ModelLoadError
-from models.paths import REPO_ROOT
-from models.registry import Registry, get_registry, user_spec
-from models.segmentation_instance_shapes import (
+from models.core.errors import InputError, ModelLoadError
+from models.core.paths import REPO_ROOT
+from models.core.registry import Registry, get_registry, user_spec
+from models.segmentation import instances as inst
+from models.segmentation import instances_plots as viz
+from models.segmentation.instance_shapes import (
     CLASS_NAMES,
     heavy_overlap_scene,
     held_out_scene,
@@ -25,8 +25,8 @@ from models.segmentation_instance_shapes import (
     page_scene,
     training_scene,
 )
-from models.segmentation_instances_eval import coco_ap
-from models.segmentation_mask_rcnn import (
+from models.segmentation.instances_eval import coco_ap
+from models.segmentation.mask_rcnn import (
     HEAD_WEIGHTS,
     RPN_STRIDES,
     MaskRCNN,

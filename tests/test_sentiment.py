@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from models import sentiment as sm
-from models.errors import InputError
-from models.registry import get_registry
+from models.core.errors import InputError
+from models.core.registry import get_registry
 
 MODEL_IDS = [spec.id for spec in sm.MODELS]
 SUBSET = 300
@@ -186,7 +186,7 @@ WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "
 def test_user_transformers_classifier_is_wrapped(tmp_path):
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    from models.loaders import load_hf
+    from models.core.loaders import load_hf
 
     BertTokenizer(vocab={word: i for i, word in enumerate(WORDS)}).save_pretrained(tmp_path)
     config = BertConfig(
@@ -211,7 +211,7 @@ def test_user_transformers_classifier_is_wrapped(tmp_path):
 
 
 def test_unknown_objects_are_refused():
-    from models.errors import ModelLoadError
+    from models.core.errors import ModelLoadError
 
     with pytest.raises(ModelLoadError):
         sm.as_classifier(object())

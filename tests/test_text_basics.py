@@ -8,12 +8,12 @@ import importlib.util
 
 import pytest
 
-from models import text_basics as tb
-from models import text_basics_entities as te
-from models import text_basics_taggers as tg
-from models import text_basics_tokens as tt
-from models.errors import InputError
-from models.registry import Registry, get_registry, user_spec
+from models.core.errors import InputError
+from models.core.registry import Registry, get_registry, user_spec
+from models.text_basics import entities as te
+from models.text_basics import pipeline as tb
+from models.text_basics import taggers as tg
+from models.text_basics import tokens as tt
 
 
 @pytest.fixture(scope="module")

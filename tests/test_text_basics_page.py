@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from models import text_basics as tb
-from models import text_basics_tokens as tt
+from models.text_basics import pipeline as tb
+from models.text_basics import tokens as tt
 from tests.conftest import screenshot, wait_for_app
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "text_basics.py")

@@ -4,9 +4,9 @@ the committed alignment table, and Apertium present or absent."""
 import numpy as np
 import pytest
 
-from models.errors import ModelLoadError
-from models.registry import get_registry
-from models.translation_baselines import (
+from models.core.errors import ModelLoadError
+from models.core.registry import get_registry
+from models.translation.baselines import (
     APERTIUM_MISSING,
     apertium_mode,
     apertium_sentence,
@@ -14,7 +14,7 @@ from models.translation_baselines import (
     corpus_scores,
     held_out_verses,
 )
-from models.translation_ibm1 import NULL, IBMModel1, train, words
+from models.translation.ibm1 import NULL, IBMModel1, train, words
 from training.translation_bible import KJV, SPANISH, SPLIT_SIZES, WEB, split_ids, split_rows
 
 

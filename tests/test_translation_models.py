@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 
-from models.errors import InputError, ModelLoadError
-from models.loaders import load_hf
-from models.registry import get_registry
-from models.translation import HFTranslator, as_translator
-from models.translation_dates import widen_year
+from models.core.errors import InputError, ModelLoadError
+from models.core.loaders import load_hf
+from models.core.registry import get_registry
+from models.translation.dates import widen_year
+from models.translation.translator import HFTranslator, as_translator
 
 # Years and formats the date model never saw in training (training/translation_dates.py holds them out:
 # the full style with an abbreviated month, and three numeric layouts).
@@ -121,9 +121,9 @@ def test_enes_reads_fp16_weights_on_the_cpu_and_translates_as_fp32_does(enes) ->
     checkpoint is fp16, so the fp32 model gives the same beams."""
     from safetensors.torch import load_file
 
-    from models.paths import ASSETS
-    from models.translation import SubwordTranslator, read_config
-    from models.translation_transformer import Seq2SeqTransformer, TransformerConfig
+    from models.core.paths import ASSETS
+    from models.translation.transformer import Seq2SeqTransformer, TransformerConfig
+    from models.translation.translator import SubwordTranslator, read_config
 
     assert not any(isinstance(m, torch.nn.Linear) for m in enes.model.modules())
     location = str(ASSETS / "translation" / "enes.safetensors")

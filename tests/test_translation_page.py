@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from models.translation_baselines import apertium_mode
+from models.translation.baselines import apertium_mode
 from tests.conftest import screenshot, wait_for_app
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "translation.py")

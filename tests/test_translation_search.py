@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.beam_search import beam_search, greedy_search, normalised_score
-from models.translation import sentence_bleu
+from models.translation.beam_search import beam_search, greedy_search, normalised_score
+from models.translation.translator import sentence_bleu
 
 START, END = 0, 1
 WORDS = [2, 3, 4]  # the tokens besides END that a hypothesis can produce

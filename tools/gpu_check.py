@@ -90,8 +90,8 @@ def tree_bytes() -> int:
 
 def prepare() -> None:
     sys.path.insert(0, str(REPO))
+    from models.core.paths import cache_dir, extra_file
     from models.generation import SMOLLM2_CACHE
-    from models.paths import cache_dir, extra_file
 
     wheels = CARRY / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
@@ -118,7 +118,7 @@ def prepare() -> None:
         shutil.copy(extra_file(name), extras / name)
     smollm2 = cache_dir() / SMOLLM2_CACHE
     if not (smollm2 / "config.json").is_file():
-        from models.registry import get_registry
+        from models.core.registry import get_registry
 
         print("Converting SmolLM2 once, for its config and tokenizer (about half a minute)...")
         get_registry().load("smollm2-135m-instruct")

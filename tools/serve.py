@@ -16,7 +16,7 @@ from streamlit.web import cli  # noqa: E402
 if __name__ == "__main__":
     if os.environ.get("STUDIO_WARMUP", "0") == "1":
         # Off the main thread (the server binds its port at once), the same preparation app.py starts.
-        from models.startup import prepare_in_background
+        from models.core.startup import prepare_in_background
 
         prepare_in_background(warm=True)
     sys.argv = ["streamlit", "run", str(REPO / "app.py"), *sys.argv[1:]]

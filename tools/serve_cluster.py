@@ -7,7 +7,7 @@
 1. A Ray head (`ray start --head --block`, its processes end with it), usage statistics off, its
    dashboard off unless asked for.
 2. Each served model (the defaults and the user's, from studio.toml / STUDIO_MODELS) deployed as a Ray
-   Serve application named by its id (`models/serving_deploy.py`), with its replicas' CPU shares scaled
+   Serve application named by its id (`models/serving/deploy.py`), with its replicas' CPU shares scaled
    so that every replica, autoscaled ones included, fits on this machine's cores.
 3. N Streamlit replicas (`tools/serve.py`, STUDIO_BACKEND=ray) on the next N ports.
 4. nginx in front of them on the port: sticky by a cookie, websockets passed through (`nginx_config`).
@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from models.serving import ADDRESS_ENV, BACKEND_ENV, ray_environment  # noqa: E402 (light: no Ray import)
+from models.serving.client import ADDRESS_ENV, BACKEND_ENV, ray_environment  # noqa: E402 (light: no Ray import)
 
 COOKIE = "studio_replica"  # names the app replica a browser is pinned to
 
@@ -235,7 +235,7 @@ def serve_config(model_ids: list[str]) -> str:
     applications = [
         {
             "name": model_id,
-            "import_path": "models.serving_deploy:application",
+            "import_path": "models.serving.deploy:application",
             "route_prefix": f"/{model_id}",  # unused (no HTTP proxy), but Serve wants them distinct
             "args": {"model_id": model_id},
         }
@@ -246,8 +246,8 @@ def serve_config(model_ids: list[str]) -> str:
 
 def served_model_ids() -> list[str]:
     """Every registered model of a served task: the defaults and the user's (studio.toml, STUDIO_MODELS)."""
-    from models.registry import get_registry
-    from models.serving import SERVED_TASKS
+    from models.core.registry import get_registry
+    from models.serving.client import SERVED_TASKS
 
     return [spec.id for spec in get_registry().list() if spec.task in SERVED_TASKS]
 
@@ -258,7 +258,7 @@ def fit_to_cores(model_ids: list[str], cores: float, one_replica_each: bool = Fa
     are the OS's)."""
     from dataclasses import replace
 
-    from models.serving_deploy import scaling_for
+    from models.serving.deploy import scaling_for
 
     def plan(model_id: str):
         base = scaling_for(model_id)
@@ -270,13 +270,13 @@ def fit_to_cores(model_ids: list[str], cores: float, one_replica_each: bool = Fa
 
 def deploy_models(address: str, model_ids: list[str], cores: float, one_replica_each: bool = False) -> None:
     """Deploy, then leave the cluster: the applications run on without this process."""
-    from models.registry import get_registry
-    from models.serving import connect_to_cluster
+    from models.core.registry import get_registry
+    from models.serving.client import connect_to_cluster
 
     connect_to_cluster(address)  # before anything imports Ray: it reads its environment then
     import ray
 
-    from models.serving_deploy import deploy
+    from models.serving import deploy
 
     try:
         specs = [get_registry().get(model_id) for model_id in model_ids]

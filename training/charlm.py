@@ -20,8 +20,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from models.core.paths import ASSETS, extra_file
 from models.generation import CELL_NAMES, CELLS, CORPORA, CharLM, CharLMConfig, CharVocab, normalise_text
-from models.paths import ASSETS, extra_file
 
 PROPERNAMES = (Path("/usr/share/dict/propernames"), Path("/usr/share/dict/propernames.gz"))
 CARD_DATE = "2026-11-21"

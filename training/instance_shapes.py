@@ -1,4 +1,4 @@
-"""Train the Mask R-CNN (models/segmentation_mask_rcnn.py) on synthetic shapes (models/segmentation_instance_shapes.py).
+"""Train the Mask R-CNN (models/segmentation/mask_rcnn.py) on synthetic shapes (models/segmentation/instance_shapes.py).
 
     python -m training.instance_shapes              # or: make train-instance_shapes (about 40 minutes, 2 cores)
     python -m training.instance_shapes --steps 200 --out /tmp/try    # a short trial
@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from models.paths import ASSETS, cache_dir
-from models.segmentation_instance_shapes import (
+from models.core.paths import ASSETS, cache_dir
+from models.segmentation.instance_shapes import (
     CLASS_NAMES,
     CROWDED_SPREAD,
     HELD_OUT_SIZE,
@@ -38,9 +38,9 @@ from models.segmentation_instance_shapes import (
     training_scene,
     validation_scene,
 )
-from models.segmentation_instances import MaskRCNNSegmenter
-from models.segmentation_instances_eval import SUMMARY, coco_ap
-from models.segmentation_mask_rcnn import MaskRCNN, MaskRCNNConfig, Target
+from models.segmentation.instances import MaskRCNNSegmenter
+from models.segmentation.instances_eval import SUMMARY, coco_ap
+from models.segmentation.mask_rcnn import MaskRCNN, MaskRCNNConfig, Target
 
 OUT = ASSETS / "segmentation"
 NAME = "mask_rcnn_shapes"
@@ -293,7 +293,7 @@ def card(m: dict) -> str:
 instance: a class, a score, a box and a pixel mask of its visible part, even where shapes hide parts of one
 another. It knows nothing else: on a photo it finds shapes or nothing.
 
-**Model.** Mask R-CNN (He et al., 2017) written in plain PyTorch in `models/segmentation_mask_rcnn.py`,
+**Model.** Mask R-CNN (He et al., 2017) written in plain PyTorch in `models/segmentation/mask_rcnn.py`,
 {m["parameters"]:,} parameters, trained from scratch. Backbone: a small residual CNN of the project's own
 (channels {", ".join(map(str, c["widths"]))} at strides 4–32, {sum(c["blocks"])} residual blocks) with a feature
 pyramid of {c["fpn_channels"]} channels (P2–P6). Anchors: {len(c["anchor_sizes"][0])} sizes × {len(c["aspect_ratios"])}
@@ -309,7 +309,7 @@ a third of the budget for its forward passes alone), and its depthwise convoluti
 features describe photos; these scenes are flat shapes on stripes, where what matters is edges and corners,
 which a small CNN learns from scratch. It also keeps inference on one thread well under 150 ms.
 
-**Data.** Synthetic scenes (`models/segmentation_instance_shapes.py`), 256×256: 1–8 shapes of 4 classes
+**Data.** Synthetic scenes (`models/segmentation/instance_shapes.py`), 256×256: 1–8 shapes of 4 classes
 with random size (circumradius 14–60 px), colour, shading and rotation on striped, blotchy, noisy
 backgrounds; later shapes hide parts of earlier ones and each mask is the visible part (every shape keeps
 at least 45% of its area and 150 pixels in view). Every training step draws {m["batch"]} fresh scenes;

@@ -4,14 +4,14 @@
 
 Reads selfie_segmentation.tflite and selfie_segmentation_landscape.tflite (extracted from the
 mediapipe==0.10.21 wheel by tools/fetch_extras.py), converts each graph with
-models/tflite_to_torch.py, checks the saved file gives the same output as the fresh conversion,
+models/segmentation/tflite_to_torch.py, checks the saved file gives the same output as the fresh conversion,
 and writes assets/segmentation/<name>.safetensors.
 """
 
 import torch
 
-from models.paths import ASSETS, extra_file
-from models.tflite_to_torch import convert, load_graph, save_graph
+from models.core.paths import ASSETS, extra_file
+from models.segmentation.tflite_to_torch import convert, load_graph, save_graph
 
 NAMES = ["selfie_segmentation", "selfie_segmentation_landscape"]
 

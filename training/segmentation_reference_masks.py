@@ -25,7 +25,7 @@ def write_inputs() -> list[Path]:
     import skimage.data
     from PIL import Image
 
-    from models.images import sample_image
+    from models.core.images import sample_image
 
     astronaut = sample_image("astronaut")
     hopper = sample_image("Grace Hopper")

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from models.sentiment import SENTIMENT_ASSETS, load_corpus, split_frame, words
-from models.sentiment_bilstm import BiLSTMClassifier, BiLSTMSentiment, encode, glove_vectors
+from models.sentiment.bilstm import BiLSTMClassifier, BiLSTMSentiment, encode, glove_vectors
 from training.sentiment_common import evaluate, write_card
 
 CHECKPOINT = SENTIMENT_ASSETS / "bilstm_glove.safetensors"

@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
-from models.paths import cache_dir
+from models.core.paths import cache_dir
 from models.sentiment import (
     SENTIMENT_ASSETS,
     TransformerClassifier,

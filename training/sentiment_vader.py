@@ -3,7 +3,7 @@
 python -m training.sentiment_vader    (writes assets/sentiment/vader.md)
 """
 
-from models.registry import embedded_path
+from models.core.specs import embedded_path
 from models.sentiment import SENTIMENT_ASSETS, VaderClassifier, load_corpus, split_frame
 from training.sentiment_common import evaluate, write_card
 

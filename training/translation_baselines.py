@@ -8,7 +8,7 @@ import datetime
 import json
 import subprocess
 
-from models.translation_baselines import METRICS, TEST_VERSES, apertium_translate, corpus_scores
+from models.translation.baselines import METRICS, TEST_VERSES, apertium_translate, corpus_scores
 from training.translation_bible import load_split
 
 

@@ -17,8 +17,8 @@ import random
 import re
 from pathlib import Path
 
-from models.errors import ModelLoadError
-from models.paths import cache_dir
+from models.core.errors import ModelLoadError
+from models.core.paths import cache_dir
 
 SWORD_DIR = Path("/usr/share/sword")
 WEB, KJV, SPANISH = "engWEB2015eb", "engKJV2006eb", "spaRV1909eb"

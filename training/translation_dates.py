@@ -4,7 +4,7 @@
 
 Pairs come from CLDR date formats (PyPI `babel`) in eight locales, with typos, odd spacing and
 dropped punctuation; some with a two-digit year ("5 April 09"), whose century follows strptime's %y
-pivot (models/translation_dates.py: `widen_year`). Some formats and some years are kept out of
+pivot (models/translation/dates.py: `widen_year`). Some formats and some years are kept out of
 training; the held-out sets use only those years (and, for one set, only those formats), so the card's
 accuracy measures generalisation to dates the model has never seen written that way. Runs on one CPU
 thread in minutes.
@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from babel import Locale, dates
 from safetensors.torch import save_file
 
-from models.paths import ASSETS
-from models.translation_dates import (
+from models.core.paths import ASSETS
+from models.translation.dates import (
     BOS,
     EOS,
     SOURCE_VOCAB,

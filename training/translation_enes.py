@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from models.paths import ASSETS, cache_dir
-from models.translation_transformer import Seq2SeqTransformer, TransformerConfig
+from models.core.paths import ASSETS, cache_dir
+from models.translation.transformer import Seq2SeqTransformer, TransformerConfig
 
 OUT = ASSETS / "translation"
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -396,7 +396,7 @@ def write_metrics(out: Path, metrics: dict) -> None:
 def score(weights: Path, out: Path) -> None:
     """Decode the 1,000 test verses once, greedy and beam 5, with the translator the app loads from these
     weights (on the CPU); the figures join the metrics in `out`, with 30 samples."""
-    from models.translation import load_enes
+    from models.translation.translator import load_enes
     from training.translation_bible import load_split
 
     cpu = torch.device("cpu")

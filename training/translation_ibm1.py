@@ -1,4 +1,4 @@
-"""Train IBM Model 1 word alignments (models/translation_ibm1.py) on the English -> Spanish training verses,
+"""Train IBM Model 1 word alignments (models/translation/ibm1.py) on the English -> Spanish training verses,
 the same pairs the neural model reads (training/translation_bible.py), and write the translation table.
 
     python -m training.translation_ibm1        # or: make train-translation_ibm1  (about a minute)
@@ -11,8 +11,8 @@ a few English ones.
 import json
 import time
 
-from models.paths import ASSETS
-from models.translation_ibm1 import train, words
+from models.core.paths import ASSETS
+from models.translation.ibm1 import train, words
 from training.translation_bible import load_split
 
 OUT = ASSETS / "translation"

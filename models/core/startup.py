@@ -1,0 +1,94 @@
+"""Getting the heavy libraries ready without making the first page wait for them.
+
+Importing torch, transformers and the technique modules takes seconds. The navigation and the home page
+need none of it, so the app starts `prepare_in_background()` at its first run and shows the home page at
+once; a technique page asks `preparation()` how far it got and shows that as progress until it is done.
+With `warm=True` the same thread then loads every default model (`Registry.warm_in_background`).
+Light to import: nothing heavy is imported at module level.
+"""
+
+import importlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("studio.startup")
+
+# (what the page says, module imported in that stage); the last stage builds the registry.
+STAGES: list[tuple[str, str]] = [
+    ("PyTorch", "torch"),
+    ("transformers", "transformers"),
+    ("the model registry and the technique modules", "models.core.registry"),
+]
+
+
+@dataclass
+class Preparation:
+    """How far the background preparation got."""
+
+    done: list[str] = field(default_factory=list)  # names of the finished stages
+    error: str | None = None
+    seconds: float | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def fraction(self) -> float:
+        return len(self.done) / len(STAGES)
+
+    @property
+    def next_stage(self) -> str | None:
+        return STAGES[len(self.done)][0] if len(self.done) < len(STAGES) else None
+
+
+_preparation: Preparation | None = None
+_lock = threading.Lock()
+
+
+def _prepare(preparation: Preparation, warm: bool) -> None:
+    started = time.perf_counter()
+    try:
+        for name, module in STAGES:
+            importlib.import_module(module)
+            preparation.done.append(name)
+        from models.core.device import use_app_thread_policy
+        from models.core.registry import get_registry
+
+        use_app_thread_policy()
+        registry = get_registry()
+        preparation.seconds = time.perf_counter() - started
+        log.info("libraries and registry ready in %.2f s", preparation.seconds)
+    except Exception as exc:  # shown on the page that waits; the page's own imports then say more
+        preparation.error = f"{type(exc).__name__}: {exc}"
+        log.exception("preparing the libraries failed")
+        return
+    finally:
+        preparation.finished.set()
+    if warm:
+        registry.warm_in_background()
+
+
+def prepare_in_background(warm: bool = False) -> Preparation:
+    """Start importing the heavy libraries (and, with `warm`, loading the default models) in a daemon
+    thread, once per process; later calls return the same progress record."""
+    global _preparation
+    with _lock:
+        if _preparation is None:
+            _preparation = Preparation()
+            threading.Thread(target=_prepare, args=(_preparation, warm), name="prepare", daemon=True).start()
+        return _preparation
+
+
+def preparation() -> Preparation | None:
+    """The progress record, or None when nothing started the preparation."""
+    return _preparation
+
+
+def registry_if_ready() -> Any | None:
+    """The process-wide registry once the preparation built it, else None (never waits, never imports)."""
+    if _preparation is None or not _preparation.finished.is_set() or _preparation.error:
+        return None
+    from models.core.registry import get_registry
+
+    return get_registry()
