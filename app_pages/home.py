@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from models import startup
+from models.core import startup
 
 st.title("Deep-learning demo studio")
 st.caption("The core techniques of modern NLP and computer vision, working live, one page each.")

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models.device import describe
-from models.errors import StudioError
-from models.registry import ModelLoadError, get_registry, is_online, resolve_source, source_size_bytes
+from models.core.device import describe
+from models.core.errors import ModelLoadError, StudioError
+from models.core.network import is_online
+from models.core.registry import get_registry, resolve_source, source_size_bytes
 
 ui.header("Models & device", "Every model the app can use, where its weights come from, and the hardware it runs on.")
 
