@@ -78,6 +78,6 @@ gpu-check-prepare: setup
 gpu-check:
 	$(if $(wildcard $(PY)),$(PY),python3) tools/gpu_check.py run $(GPU_CHECK_RESULTS)
 
-# make train-charlm runs `python -m training.charlm`, and so on for every module in training/.
+# make train-generation_charlm runs `python -m training.generation_charlm`, and so on for every module in training/.
 train-%: setup training-data
 	$(PY) -m training.$*

@@ -2,7 +2,8 @@
 
 Every module bench/<name>.py defines `run() -> dict[str, object]`: figure name -> value.
 `python -m bench scale` compares one server with the Ray Serve topology of `make serve-cluster` (bench/scale.py).
-`python -m bench instances` times the Mask R-CNN stage by stage on one thread (bench/instances.py).
+`python -m bench segmentation_instances` times the Mask R-CNN stage by stage on one thread
+(bench/segmentation_instances.py).
 """
 
 import importlib
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 import bench
-from models.core.device import describe
+from models.core.device import environment_report
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -24,7 +25,12 @@ def main(names: list[str]) -> None:
     for name in names:
         started = time.perf_counter()
         figures = importlib.import_module(f"bench.{name}").run()
-        record = {"benchmark": name, "environment": describe(), "seconds": time.perf_counter() - started, **figures}
+        record = {
+            "benchmark": name,
+            "environment": environment_report(),
+            "seconds": time.perf_counter() - started,
+            **figures,
+        }
         (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2, default=str))
         print(f"\n== {name} ({record['seconds']:.0f} s) ==")
         width = max(map(len, figures), default=0)

@@ -11,16 +11,23 @@ from streamlit.testing.v1 import AppTest
 from models.analogies.bias import bias_direction, equalize, equalize_pairs, neutralize, occupation_projections
 from models.analogies.train import train_word_vectors
 from models.analogies.vectors import (
+    QuestionSection,
     WordVectors,
     as_word_vectors,
     edit_distance,
     example_analogies,
     load_questions,
-    write_questions,
 )
 from models.core import loaders
 from models.core.errors import InputError, ModelLoadError
 from models.core.registry import Registry, get_registry, user_specs
+
+
+def write_questions(sections: list[QuestionSection], path: Path) -> None:
+    """The sections in gensim's questions-words format, for gensim to read the same subset."""
+    lines = [line for s in sections for line in [f": {s.name}", *(" ".join(q) for q in s.questions)]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "analogies.py")
 

@@ -15,7 +15,7 @@ from models.core.device import half_linear_weights
 from models.core.errors import InputError
 from models.core.registry import Registry, get_registry, user_spec
 from tests.precision import tiny_llama
-from training import charlm
+from training import generation_charlm as charlm
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "generation.py")
 
@@ -145,7 +145,7 @@ def test_training_command_writes_models_metrics_and_card(tmp_path, monkeypatch):
     metrics = json.loads((tmp_path / "charlm-metrics.json").read_text())
     assert set(metrics["names"]) == {"vocab_size", "rnn", "lstm"}
     card = (tmp_path / "charlm.md").read_text()
-    assert "| Names | LSTM |" in card and "python -m training.charlm" in card
+    assert "| Names | LSTM |" in card and "python -m training.generation_charlm" in card
     lm = gen.load_char_lm(str(tmp_path / "charlm-names-lstm.safetensors"), torch.device("cpu"))
     assert lm.vocab.stop_at_boundary and lm.cell == "lstm"
 

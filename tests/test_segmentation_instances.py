@@ -17,21 +17,7 @@ from models.core.paths import REPO_ROOT
 from models.core.registry import Registry, get_registry, user_spec
 from models.segmentation import instances as inst
 from models.segmentation import instances_plots as viz
-from models.segmentation.instance_shapes import (
-    CLASS_NAMES,
-    heavy_overlap_scene,
-    held_out_scene,
-    masks_to_boxes,
-    page_scene,
-    training_scene,
-)
-from models.segmentation.instances_eval import coco_ap
-from models.segmentation.mask_rcnn import (
-    HEAD_WEIGHTS,
-    RPN_STRIDES,
-    MaskRCNN,
-    MaskRCNNConfig,
-    Target,
+from models.segmentation.box_ops import (
     batched_nms,
     box_iou,
     cell_anchors,
@@ -42,6 +28,16 @@ from models.segmentation.mask_rcnn import (
     paste_masks,
     roi_align,
 )
+from models.segmentation.instance_shapes import (
+    CLASS_NAMES,
+    heavy_overlap_scene,
+    held_out_scene,
+    masks_to_boxes,
+    page_scene,
+    training_scene,
+)
+from models.segmentation.instances_eval import coco_ap
+from models.segmentation.mask_rcnn import HEAD_WEIGHTS, RPN_STRIDES, MaskRCNN, MaskRCNNConfig, Target
 
 PAGE = Path(__file__).parent.parent / "app_pages" / "segmentation.py"
 MODE = "Instances (Mask R-CNN)"

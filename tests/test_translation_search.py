@@ -3,6 +3,7 @@ and the BLEU helper against sacreBLEU."""
 
 import itertools
 import math
+from typing import Any
 
 import pytest
 import sacrebleu
@@ -10,8 +11,42 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.translation.beam_search import beam_search, greedy_search, normalised_score
+from models.translation.beam_search import (
+    ReorderFn,
+    SearchResult,
+    SearchSettings,
+    StepFn,
+    normalised_score,
+    run_searches,
+    select_batch,
+)
 from models.translation.translator import sentence_bleu
+
+
+def greedy_search(
+    step: StepFn, state: Any, *, start: int, end: int, max_len: int, length_penalty: float = 0.0
+) -> SearchResult:
+    """Greedy search over one decoder, through the same `run_searches` the translators use."""
+    search = SearchSettings("greedy", max_len=max_len, length_penalty=length_penalty).new_search(start, end)
+    return run_searches([search], step, state)[0]
+
+
+def beam_search(
+    step: StepFn,
+    state: Any,
+    *,
+    start: int,
+    end: int,
+    beam_width: int,
+    max_len: int,
+    length_penalty: float = 1.0,
+    n_best: int | None = None,
+    reorder: ReorderFn = select_batch,
+) -> SearchResult:
+    """Beam search over one decoder, through the same `run_searches` the translators use."""
+    search = SearchSettings("beam", beam_width, max_len, length_penalty, n_best).new_search(start, end)
+    return run_searches([search], step, state, reorder)[0]
+
 
 START, END = 0, 1
 WORDS = [2, 3, 4]  # the tokens besides END that a hypothesis can produce

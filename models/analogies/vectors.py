@@ -309,12 +309,6 @@ def load_questions(path: Path | None = None, every: int = 1) -> list[QuestionSec
     return [QuestionSection(s.name, s.questions[::every]) for s in sections]
 
 
-def write_questions(sections: list[QuestionSection], path: Path) -> None:
-    """Write sections back in the questions-words format (for gensim to read the same subset)."""
-    lines = [line for s in sections for line in [f": {s.name}", *(" ".join(q) for q in s.questions)]]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 # Famous questions offered first, then the first question of every section.
 FEATURED = ("king queen man woman", "paris france rome italy", "walking walked swimming swam", "good better bad worse")
 

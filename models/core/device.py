@@ -70,7 +70,7 @@ def on_cpu_after_gpu_oom(
         return run(CPU)
 
 
-def describe() -> dict[str, str]:
+def environment_report() -> dict[str, str]:
     """Versions and hardware, for the Models & device page and the benchmarks."""
     info = {
         "python": platform.python_version(),

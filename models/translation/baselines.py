@@ -20,7 +20,6 @@ METRICS = {
     "neural": ASSETS / "translation" / "enes_metrics.json",
     "apertium": ASSETS / "translation" / "apertium_metrics.json",
 }
-IBM1_TABLE = ASSETS / "translation" / "ibm1.safetensors"
 # Debian's apertium-eng-spa installs the mode `eng-spa`; older packagings called it `en-es`.
 APERTIUM_MODES = ("eng-spa", "en-es")
 APERTIUM_MODE_DIRS = (Path("/usr/share/apertium/modes"), Path("/usr/local/share/apertium/modes"))

@@ -281,28 +281,3 @@ def run_searches(
         if live and keep != list(range(first)):
             state = reorder(state, torch.tensor(keep))
     return [search.result() for search in searches]
-
-
-def greedy_search(
-    step: StepFn, state: Any, *, start: int, end: int, max_len: int, length_penalty: float = 0.0
-) -> SearchResult:
-    """`GreedySearch` over one decoder."""
-    search = SearchSettings("greedy", max_len=max_len, length_penalty=length_penalty).new_search(start, end)
-    return run_searches([search], step, state)[0]
-
-
-def beam_search(
-    step: StepFn,
-    state: Any,
-    *,
-    start: int,
-    end: int,
-    beam_width: int,
-    max_len: int,
-    length_penalty: float = 1.0,
-    n_best: int | None = None,
-    reorder: ReorderFn = select_batch,
-) -> SearchResult:
-    """`BeamSearch` over one decoder."""
-    search = SearchSettings("beam", beam_width, max_len, length_penalty, n_best).new_search(start, end)
-    return run_searches([search], step, state, reorder)[0]

@@ -1,6 +1,6 @@
 """Instance segmentation speed: the Mask R-CNN on 256x256 scenes, on one CPU thread (as the app runs it) and on
 all threads, with the time of each stage: backbone (+ feature pyramid), RPN (head, anchors, decoding), NMS
-(the RPN's and the per-class one), heads (box and mask heads), paste-back. `python -m bench instances`."""
+(the RPN's and the per-class one), heads (box and mask heads), paste-back. `python -m bench segmentation_instances`."""
 
 import statistics
 import time

@@ -1,8 +1,9 @@
-"""Train the Mask R-CNN (models/segmentation/mask_rcnn.py) on synthetic shapes (models/segmentation/instance_shapes.py).
+"""Train the Mask R-CNN (models/segmentation/mask_rcnn.py) on synthetic shapes
+(models/segmentation/instance_shapes.py).
 
-    python -m training.instance_shapes              # or: make train-instance_shapes (about 40 minutes, 2 cores)
-    python -m training.instance_shapes --steps 200 --out /tmp/try    # a short trial
-    python -m training.instance_shapes --device cuda --batch 32 --steps 20000 --threads 8   # on a GPU
+    python -m training.segmentation_instances   # or: make train-segmentation_instances (about 40 minutes, 2 cores)
+    python -m training.segmentation_instances --steps 200 --out /tmp/try    # a short trial
+    python -m training.segmentation_instances --device cuda --batch 32 --steps 20000 --threads 8   # on a GPU
 
 Every step sees a fresh batch of scenes, so there is no epoch and no overfitting to a fixed set. AdamW with a
 linear warm-up and a cosine decay that ends at --steps or after --minutes of training, whichever comes first
@@ -329,7 +330,7 @@ Validation mask AP (100 scenes) by step: {curve}; the best ({m["best validation 
 {m["recipe"]["warmup"]} warm-up steps then cosine decay, gradient clipping at 10, {precision}; {m["steps"]} steps of
 {m["batch"]} scenes; the standard losses (RPN objectness and boxes, class, boxes, masks). Trained
 {m["training minutes"]} minutes on {m["hardware"]} ({m["date"]}).
-Command: `python -m training.instance_shapes` (or `make train-instance_shapes`); resumable, see its
+Command: `python -m training.segmentation_instances` (or `make train-segmentation_instances`); resumable, see its
 docstring. Metrics: `assets/segmentation/mask_rcnn_shapes_metrics.json`. Checkpoint: fp16 safetensors,
 {m["checkpoint MB"]} MB.
 

@@ -2,8 +2,8 @@
 each corpus (Hamlet; first names), with gradient clipping. Writes assets/generation/: one fp16
 safetensors file per model, a vocabulary per corpus, the metrics, and the model card.
 
-    python -m training.charlm                      # everything (make train-charlm): ~18 min on one busy thread
-    python -m training.charlm --corpus names --cells lstm --steps 50 --out /tmp/charlm   # a quick run
+    python -m training.generation_charlm      # everything (make train-generation_charlm): ~18 min on one busy thread
+    python -m training.generation_charlm --corpus names --cells lstm --steps 50 --out /tmp/charlm   # a quick run
 """
 
 import argparse
@@ -188,8 +188,8 @@ shared with other jobs; an idle core is faster). Weights stored in fp16.
 
 {table}
 
-Trained on {date}. Retrain everything with `make train-charlm` (= `python -m training.charlm`);
-one corpus or cell with e.g. `python -m training.charlm --corpus names --cells lstm`.
+Trained on {date}. Retrain everything with `make train-generation_charlm` (= `python -m training.generation_charlm`);
+one corpus or cell with e.g. `python -m training.generation_charlm --corpus names --cells lstm`.
 """
 
 
