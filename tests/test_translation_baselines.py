@@ -11,10 +11,10 @@ from models.translation.baselines import (
     apertium_mode,
     apertium_sentence,
     comparison_rows,
-    corpus_scores,
     held_out_verses,
 )
 from models.translation.ibm1 import NULL, IBMModel1, train, words
+from models.translation.scores import corpus_scores
 from training.translation_bible import KJV, SPANISH, SPLIT_SIZES, WEB, split_ids, split_rows
 
 

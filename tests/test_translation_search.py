@@ -20,7 +20,7 @@ from models.translation.beam_search import (
     run_searches,
     select_batch,
 )
-from models.translation.translator import sentence_bleu
+from models.translation.scores import sentence_bleu
 
 
 def greedy_search(

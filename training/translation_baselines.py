@@ -8,7 +8,8 @@ import datetime
 import json
 import subprocess
 
-from models.translation.baselines import METRICS, TEST_VERSES, apertium_translate, corpus_scores
+from models.translation.baselines import METRICS, TEST_VERSES, apertium_translate
+from models.translation.scores import corpus_scores
 from training.translation_bible import load_split
 
 

@@ -43,6 +43,7 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from models.core.paths import ASSETS, cache_dir
+from models.translation.scores import corpus_scores
 from models.translation.transformer import Seq2SeqTransformer, TransformerConfig
 
 OUT = ASSETS / "translation"
@@ -166,15 +167,6 @@ def greedy_translate(model: Seq2SeqTransformer, tokenizer: Tokenizer, sentences:
     return [outputs[j] for j in range(len(sentences))]
 
 
-def scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    from sacrebleu.metrics import BLEU, CHRF
-
-    return {
-        "BLEU": round(BLEU().corpus_score(hypotheses, [references]).score, 2),
-        "chrF": round(CHRF().corpus_score(hypotheses, [references]).score, 2),
-    }
-
-
 def fp16_weights(model: Seq2SeqTransformer) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
 
@@ -257,7 +249,7 @@ def main() -> None:
     def checkpoint(seconds: float) -> None:
         """Validation BLEU, a snapshot for averaging, the best weights, and everything --resume needs."""
         nonlocal best_bleu
-        bleu = scores(greedy_translate(model, tokenizer, list(valid_en), device), list(valid_es))["BLEU"]
+        bleu = corpus_scores(greedy_translate(model, tokenizer, list(valid_en), device), list(valid_es))["BLEU"]
         entry = {"step": step, "minutes": round(seconds / 60, 1), "valid BLEU": bleu, "loss": round(mean_loss(), 3)}
         log.append(entry)
         print(json.dumps(entry), flush=True)
@@ -353,7 +345,7 @@ def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, second
     chosen, chosen_bleu = None, -1.0
     for name, weights in candidates.items():
         model.load_state_dict({k: v.float() for k, v in weights.items()})
-        bleu = scores(greedy_translate(model, tokenizer, valid_en, device), valid_es)["BLEU"]
+        bleu = corpus_scores(greedy_translate(model, tokenizer, valid_en, device), valid_es)["BLEU"]
         print(f"valid BLEU of {name}: {bleu}", flush=True)
         if bleu > chosen_bleu:
             chosen, chosen_bleu = name, bleu
@@ -407,8 +399,8 @@ def score(weights: Path, out: Path) -> None:
     beam = [translator.translate(text, "beam", beam_width=5).best.text for text in test_en]  # the page's search
     tested = {
         "test verses": len(test_en),
-        "greedy (test)": scores(greedy, test_es),
-        "beam 5 (test)": scores(beam, test_es),
+        "greedy (test)": corpus_scores(greedy, test_es),
+        "beam 5 (test)": corpus_scores(beam, test_es),
     }
     out.mkdir(parents=True, exist_ok=True)
     if weights.resolve() != out.resolve():

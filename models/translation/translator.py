@@ -13,7 +13,6 @@ Pipeline: `preprocess` (text -> token ids, with notices about anything changed) 
 
 import json
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,7 +26,7 @@ from models.core.device import half_dtype, half_linear_weights
 from models.core.errors import InputError, ModelLoadError
 from models.core.loaders import HFModel
 from models.core.specs import ModelSpec
-from models.core.text import without_surrogates
+from models.core.text import TextPolicy, prepare_text
 from models.translation.beam_search import SearchResult, SearchSettings, StepFn, run_searches
 from models.translation.dates import (
     BOS,
@@ -150,13 +149,13 @@ class Translator:
         return Translation(source, candidates, result, labels, notices, method)
 
 
+TEXT_POLICY = TextPolicy(MAX_INPUT_CHARS, "Type a sentence to translate.", refuse_longer=True)
+
+
 def check_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InputError("Type a sentence to translate.")
-    if len(text) > MAX_INPUT_CHARS:
-        raise InputError(f"The text is {len(text):,} characters long; translate at most {MAX_INPUT_CHARS:,} at a time.")
-    return without_surrogates(text)  # then an unknown character, with its notice
+    """The sentence under the page's policy: longer text is refused, not cut (a cut sentence would be
+    translated as if it were whole)."""
+    return prepare_text(text, TEXT_POLICY).text
 
 
 def unknown_notice(chars: set[str]) -> list[str]:
@@ -421,45 +420,3 @@ MODELS = [
     ),
 ]
 WRAPPERS = {"translation": as_translator}
-
-
-def ngrams(tokens: list[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-
-
-@dataclass
-class Bleu:
-    score: float  # 0-100
-    precisions: list[float]  # modified n-gram precisions (%), n = 1..4
-    brevity_penalty: float
-
-
-def sentence_bleu(hypothesis: str, reference: str, max_order: int = 4) -> Bleu:
-    """Sentence BLEU the way sacreBLEU computes it by default: its 13a tokenizer, clipped n-gram counts,
-    "exp" smoothing of zero counts, the effective order (no n-grams longer than the hypothesis), and the
-    brevity penalty."""
-    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
-
-    tokenize = Tokenizer13a()
-    hyp, ref = tokenize(hypothesis.strip()).split(), tokenize(reference.strip()).split()
-    precisions = [0.0] * max_order
-    brevity = 1.0 if len(hyp) >= len(ref) else math.exp(1 - len(ref) / len(hyp)) if hyp else 0.0
-    correct, totals = [], []
-    for n in range(1, max_order + 1):
-        hyp_counts, ref_counts = ngrams(hyp, n), ngrams(ref, n)
-        correct.append(sum(min(count, ref_counts[gram]) for gram, count in hyp_counts.items()))
-        totals.append(sum(hyp_counts.values()))
-    if not any(correct):
-        return Bleu(0.0, precisions, brevity)
-    order, smoothing = max_order, 1.0
-    for n in range(1, max_order + 1):
-        if totals[n - 1] == 0:
-            break
-        order = n
-        if correct[n - 1] == 0:
-            smoothing *= 2  # each order without a match halves the stand-in precision
-            precisions[n - 1] = 100.0 / (smoothing * totals[n - 1])
-        else:
-            precisions[n - 1] = 100.0 * correct[n - 1] / totals[n - 1]
-    score = brevity * math.exp(sum(math.log(p) for p in precisions[:order]) / order)
-    return Bleu(score, precisions, brevity)
