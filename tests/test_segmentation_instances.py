@@ -262,17 +262,20 @@ def test_checkpoint_is_fp16_and_small():
     assert path.stat().st_size < 20_000_000
 
 
-def test_stages_then_postprocess_equals_segment(segmenter):
+def test_stages_then_finish_equals_segment(segmenter):
     image = Image.fromarray(page_scene(5).image)
-    x, frame = segmenter.preprocess(image)
-    stages = segmenter.forward(x)
-    found, detections = segmenter.postprocess(stages, frame, 0.5, 0.5)
+    staged = segmenter.stages(image)
+    found, detections = staged.finish(0.5, 0.5)
     again = segmenter.segment(image, 0.5, 0.5)
     np.testing.assert_array_equal(found.masks, again.masks)
     assert len(detections.candidate_boxes) >= len(detections.boxes) == len(found)
-    loose, _ = segmenter.postprocess(stages, frame, 0.05, 0.9)  # a lower threshold, looser NMS: never fewer
+    loose, _ = staged.finish(0.05, 0.9)  # a lower threshold, looser NMS: never fewer
     assert len(loose) >= len(found)
-    assert set(stages.seconds) == {"backbone", "rpn", "nms", "heads"} and "paste" in found.seconds
+    assert set(staged.stages.seconds) == {"backbone", "rpn", "nms", "heads"} and "paste" in found.seconds
+    # the facts the page's captions give come from the model itself
+    assert staged.frame.canvas.size == (staged.config.image_size,) * 2
+    assert staged.anchor_count == sum(len(a) for a in staged.stages.anchors) > 0
+    assert len(staged.strides) == len(staged.config.anchor_sizes)
 
 
 def test_non_square_images_keep_their_size_and_boxes(segmenter):
@@ -307,9 +310,9 @@ def test_instance_outputs(segmenter):
     assert png.mode == "P" and png.size == (256, 256)
     values = set(np.unique(np.asarray(png)).tolist())
     assert values <= set(range(len(found) + 1)) and len(values) >= len(found)  # background + each instance
-    x, frame = segmenter.preprocess(found.image)
-    stages = segmenter.forward(x)
-    _, detections = segmenter.postprocess(stages, frame)
+    staged = segmenter.stages(found.image)
+    stages, frame = staged.stages, staged.frame
+    _, detections = staged.finish()
     for picture in [
         viz.anchors_picture(frame.canvas, stages, segmenter.net.config, 1, 100, 100)[0],
         viz.proposals_picture(frame.canvas, stages.proposals[:20].numpy(), stages.proposal_scores[:20].numpy()),

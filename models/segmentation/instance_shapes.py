@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from models.segmentation.mask_rcnn import MaskRCNNConfig
 from models.segmentation.shapes import contrasting_colour, texture
 
 CLASS_NAMES = ["background", "circle", "square", "triangle", "star"]
-IMAGE_SIZE = 256
+IMAGE_SIZE = MaskRCNNConfig.image_size  # scenes are made at the network's input size
 MAX_INSTANCES = 8
 RADIUS_RANGE = (14.0, 60.0)  # circumradius in pixels, drawn log-uniformly
 MIN_VISIBLE_SHARE = 0.45  # of a shape's own area, once others cover it

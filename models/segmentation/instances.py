@@ -9,9 +9,9 @@ The default is the project's own Mask R-CNN (models/segmentation/mask_rcnn.py), 
 (models/segmentation/instance_shapes.py) by `make train-segmentation_instances`. Its stages can be run one by one,
 so that a page can show them and redo only the cheap end when a threshold moves:
 
-    x, frame = segmenter.preprocess(image)        # letterboxed into the network's 256x256 input
-    stages = segmenter.forward(x)                 # backbone, RPN, proposals, box head (the expensive part)
-    found, detections = segmenter.postprocess(stages, frame, score_threshold, nms_iou)
+    staged = segmenter.stages(image)    # letterboxed; backbone, RPN, proposals, box head (the expensive part)
+    found, detections = staged.finish(score_threshold, nms_iou)     # threshold, per-class NMS, masks
+    staged.config, staged.anchor_count, staged.frame.canvas         # what the pictures and captions need
 
 User-added transformers instance/panoptic segmenters (Mask2Former, MaskFormer, ...) arrive as
 `loaders.HFModel` and are wrapped by `as_instance_segmenter`; they give the final instances only.
@@ -34,10 +34,9 @@ from models.core.loaders import HFModel
 from models.core.specs import ModelSpec
 from models.segmentation.box_ops import paste_masks
 from models.segmentation.instance_shapes import masks_to_boxes
-from models.segmentation.mask_rcnn import Detections, MaskRCNN, MaskRCNNConfig, Stages
+from models.segmentation.mask_rcnn import RPN_STRIDES, Detections, MaskRCNN, MaskRCNNConfig, Stages
 from models.segmentation.segmenter import palette
 
-MODEL_SIDE = 256  # the network's input: images are scaled so that their longer side fits, then padded
 MAX_OUTPUT_SIDE = 512  # masks are drawn at the image's size, scaled down to this when larger
 MIN_SIDE = 16  # pixels on the shorter side, below which there is nothing to find
 MASK_THRESHOLD = 0.5
@@ -87,22 +86,28 @@ def check_thresholds(score_threshold: float, nms_iou: float) -> None:
         raise InputError("The NMS IoU threshold must be above 0 and at most 1.")
 
 
-def letterbox(image: Image.Image, side: int = MODEL_SIDE) -> Frame:
-    """Scale `image` so its longer side is `side`, put it in the top-left corner of a side x side canvas
-    filled with its mean colour (no hard edge for the network to find), and keep a copy for drawing on."""
+def drawing_copy(image: Image.Image) -> Image.Image:
+    """The RGB image the results are drawn on: at most MAX_OUTPUT_SIDE pixels on a side."""
     image = image.convert("RGB")
     if min(image.size) < MIN_SIDE:
         raise InputError(f"The image is {image.width}x{image.height} pixels: too small to find shapes in.")
+    output_scale = min(1.0, MAX_OUTPUT_SIDE / max(image.size))
+    if output_scale == 1:
+        return image
+    size = (max(1, round(image.width * output_scale)), max(1, round(image.height * output_scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def letterbox(image: Image.Image, side: int) -> Frame:
+    """Scale `image` so its longer side is `side`, put it in the top-left corner of a side x side canvas
+    filled with its mean colour (no hard edge for the network to find), and keep a copy for drawing on."""
+    output = drawing_copy(image)
+    image = image.convert("RGB")
     scale = side / max(image.size)
     width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
     mean = tuple(int(v) for v in np.asarray(image).reshape(-1, 3).mean(0))
     canvas = Image.new("RGB", (side, side), mean)
     canvas.paste(image.resize((width, height), Image.Resampling.BILINEAR if scale < 1 else Image.Resampling.BICUBIC))
-    output_scale = min(1.0, MAX_OUTPUT_SIDE / max(image.size))
-    output = image
-    if output_scale < 1:
-        size = (max(1, round(image.width * output_scale)), max(1, round(image.height * output_scale)))
-        output = image.resize(size, Image.Resampling.LANCZOS)
     return Frame(canvas=canvas, scale=scale, content=(height, width), output=output)
 
 
@@ -116,8 +121,9 @@ class MaskRCNNSegmenter:
     device: torch.device
 
     def preprocess(self, image: Image.Image) -> tuple[torch.Tensor, Frame]:
-        """RGB image -> the network's input (1, 3, 256, 256) in [0, 1], and where the image sits in it."""
-        frame = letterbox(image)
+        """RGB image -> the network's input (1, 3, S, S) in [0, 1] (S: its config's image size), and where
+        the image sits in it."""
+        frame = letterbox(image, self.net.config.image_size)
         pixels = torch.from_numpy(np.asarray(frame.canvas, dtype=np.float32) / 255).permute(2, 0, 1)[None]
         return pixels.to(self.device), frame
 
@@ -153,10 +159,41 @@ class MaskRCNNSegmenter:
         )
         return found, detections
 
+    def stages(self, image: Image.Image) -> "StagedImage":
+        """`image` through the expensive part, ready to be finished with any thresholds."""
+        x, frame = self.preprocess(image)
+        return StagedImage(self, self.forward(x), frame)
+
     def segment(self, image: Image.Image, score_threshold: float = 0.5, nms_iou: float = 0.5) -> Instances:
         check_thresholds(score_threshold, nms_iou)
-        x, frame = self.preprocess(image)
-        return self.postprocess(self.forward(x), frame, score_threshold, nms_iou)[0]
+        return self.stages(image).finish(score_threshold, nms_iou)[0]
+
+
+@dataclass
+class StagedImage:
+    """One image after Mask R-CNN's expensive part (backbone, RPN, proposals, box head): what the stage
+    pictures draw, the facts their captions give, and `finish` for the cheap end (a page caches this)."""
+
+    segmenter: MaskRCNNSegmenter
+    stages: Stages
+    frame: Frame
+
+    @property
+    def config(self) -> MaskRCNNConfig:
+        return self.segmenter.net.config
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """The RPN's pyramid levels P3..P6, as strides in network pixels."""
+        return RPN_STRIDES
+
+    @property
+    def anchor_count(self) -> int:
+        return sum(len(a) for a in self.stages.anchors)
+
+    def finish(self, score_threshold: float = 0.5, nms_iou: float = 0.5) -> tuple[Instances, Detections]:
+        """Score threshold, per-class NMS and masks: the instances, and the raw detections in network pixels."""
+        return self.segmenter.postprocess(self.stages, self.frame, score_threshold, nms_iou)
 
 
 @dataclass
@@ -174,7 +211,7 @@ class HFInstanceSegmenter:
 
     def segment(self, image: Image.Image, score_threshold: float = 0.5, nms_iou: float = 0.5) -> Instances:
         check_thresholds(score_threshold, nms_iou)
-        output = letterbox(image).output
+        output = drawing_copy(image)
         processor = self.hf.preprocessor
         inputs = processor(images=output, return_tensors="pt")
         dtype = next(self.hf.model.parameters()).dtype

@@ -57,10 +57,6 @@ def draw_boxes(
     return out
 
 
-def class_colours(class_names: list[str]) -> np.ndarray:
-    return palette(len(class_names))
-
-
 # --- 1. anchors ---------------------------------------------------------------------------------------
 
 
@@ -128,7 +124,7 @@ def nms_picture(canvas: Image.Image, detections: Detections, class_names: list[s
         zoom=ZOOM,
         width=1,
     )
-    colours = class_colours(class_names)
+    colours = palette(len(class_names))
     kept = [tuple(colours[c]) for c in detections.classes.tolist()]
     return draw_boxes(picture, detections.boxes.numpy(), kept, zoom=ZOOM, width=3)
 
@@ -138,13 +134,13 @@ def nms_picture(canvas: Image.Image, detections: Detections, class_names: list[s
 
 def output_zoom(found: Instances) -> int:
     """Small results are drawn twice as large."""
-    return ZOOM if max(found.image.size) <= 256 else 1
+    return ZOOM if max(found.image.size) <= MaskRCNNConfig.image_size else 1
 
 
 def detections_picture(found: Instances) -> Image.Image:
     """Boxes in their class's colour, labelled with class and score."""
     zoom = output_zoom(found)
-    colours = class_colours(found.class_names)
+    colours = palette(len(found.class_names))
     labels = [f"{found.class_names[c]} {s:.2f}" for c, s in zip(found.classes, found.scores, strict=True)]
     order = list(range(len(found)))[::-1]  # best on top
     return draw_boxes(

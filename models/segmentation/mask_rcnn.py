@@ -45,6 +45,7 @@ from models.segmentation.box_ops import (
 @dataclass(frozen=True)
 class MaskRCNNConfig:
     classes: int = 5  # background + circle, square, triangle, star
+    image_size: int = 256  # the square input it trains on; other images are letterboxed into it
     widths: tuple[int, ...] = (32, 64, 96, 128)  # backbone channels at strides 4, 8, 16, 32 (C2..C5)
     blocks: tuple[int, ...] = (1, 1, 2, 1)  # residual blocks per backbone stage
     fpn_channels: int = 64

@@ -39,6 +39,7 @@ from models.translation.dates import (
     DateSeq2Seq,
     normalise,
 )
+from models.translation.replay import prefix
 from models.translation.transformer import Seq2SeqTransformer, TransformerConfig
 
 MAX_INPUT_CHARS = 2000  # anything longer is refused before tokenising
@@ -46,7 +47,7 @@ MAX_BEAM_WIDTH = 10
 
 
 @dataclass
-class Source:
+class SourceTokens:
     """The input as the model sees it."""
 
     ids: list[int]
@@ -69,10 +70,11 @@ class Candidate:
 
 @dataclass
 class Translation:
-    source: Source
+    source: SourceTokens
     candidates: list[Candidate]  # best first
     search: SearchResult
     token_labels: dict[int, str]  # label of every token id in the search tree
+    prefix_texts: dict[int, str]  # the text of every prefix in the search tree, by node id (for the replay)
     notices: list[str]
     method: str
 
@@ -94,17 +96,17 @@ class Translator:
     def vocab_size(self) -> int:
         raise NotImplementedError
 
-    def preprocess(self, text: str) -> Source:
+    def preprocess(self, text: str) -> SourceTokens:
         raise NotImplementedError
 
-    def start(self, source: Source) -> tuple[StepFn, Any, int, int]:
+    def start(self, source: SourceTokens) -> tuple[StepFn, Any, int, int]:
         """-> (step function, initial state, start token id, end token id)."""
         raise NotImplementedError
 
-    def default_max_len(self, source: Source) -> int:
+    def default_max_len(self, source: SourceTokens) -> int:
         raise NotImplementedError
 
-    def search(self, source: Source, settings: SearchSettings) -> SearchResult:
+    def search(self, source: SourceTokens, settings: SearchSettings) -> SearchResult:
         """Run the search for one source (subclasses may share a decoder batch between requests)."""
         step, state, start, end = self.start(source)
         return run_searches([settings.new_search(start, end)], step, state)[0]
@@ -146,7 +148,9 @@ class Translator:
         if not candidates[0].finished:
             notices.append(f"The best translation reached the length limit ({max_len} tokens) before its end token.")
         labels = {node.token: self.token_label(node.token) for node in result.tree}
-        return Translation(source, candidates, result, labels, notices, method)
+        nodes = {node.id: node for node in result.tree}
+        prefixes = {node.id: self.detokenize(prefix(nodes, node.id)) for node in result.tree}
+        return Translation(source, candidates, result, labels, prefixes, notices, method)
 
 
 TEXT_POLICY = TextPolicy(MAX_INPUT_CHARS, "Type a sentence to translate.", refuse_longer=True)
@@ -177,7 +181,7 @@ class DateTranslator(Translator):
     def vocab_size(self) -> int:
         return len(TARGET_VOCAB)
 
-    def preprocess(self, text: str) -> Source:
+    def preprocess(self, text: str) -> SourceTokens:
         text = normalise(check_text(text))
         if not text:  # only accents or other combining marks, which normalise drops
             raise InputError("Type a date to translate: there are no letters, digits or punctuation in this text.")
@@ -187,13 +191,13 @@ class DateTranslator(Translator):
             text = text[:MAX_SOURCE_CHARS]
         notices += unknown_notice({c for c in text if c not in SOURCE_VOCAB.chars})
         ids = SOURCE_VOCAB.encode(text)
-        return Source(
+        return SourceTokens(
             ids,
             [SOURCE_VOCAB.tokens[i] if i != SOURCE_VOCAB.id(UNK) else c for i, c in zip(ids, text, strict=True)],
             notices,
         )
 
-    def start(self, source: Source) -> tuple[StepFn, Any, int, int]:
+    def start(self, source: SourceTokens) -> tuple[StepFn, Any, int, int]:
         state = self.model.encode(torch.tensor([source.ids], device=self.device))
 
         def step(prefixes: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
@@ -202,7 +206,7 @@ class DateTranslator(Translator):
 
         return step, state, TARGET_VOCAB.id(BOS), TARGET_VOCAB.id(EOS)
 
-    def default_max_len(self, source: Source) -> int:
+    def default_max_len(self, source: SourceTokens) -> int:
         return 12  # YYYY-MM-DD and the end token, with one to spare
 
     def token_label(self, token: int) -> str:
@@ -238,7 +242,7 @@ class SubwordTranslator(Translator):
     def vocab_size(self) -> int:
         return self.model.config.vocab
 
-    def preprocess(self, text: str) -> Source:
+    def preprocess(self, text: str) -> SourceTokens:
         encoding = self.tokenizer.encode(check_text(text))
         ids, tokens, notices = encoding.ids, encoding.tokens, []
         unknown = {text[a:b] for i, (a, b) in zip(ids, encoding.offsets, strict=True) if i == self.unk}
@@ -247,19 +251,19 @@ class SubwordTranslator(Translator):
         if len(ids) > limit:
             notices.append(f"The input is {len(ids)} subwords long; only the first {limit} are translated.")
             ids, tokens = ids[:limit], tokens[:limit]
-        return Source([*ids, self.eos], [*tokens, "</s>"], notices)
+        return SourceTokens([*ids, self.eos], [*tokens, "</s>"], notices)
 
-    def search(self, source: Source, settings: SearchSettings) -> SearchResult:
+    def search(self, source: SourceTokens, settings: SearchSettings) -> SearchResult:
         return self.batcher((source, settings))  # instead of the base class' `start`: see _search_together
 
-    def _search_together(self, requests: list[tuple[Source, SearchSettings]]) -> list[SearchResult]:
+    def _search_together(self, requests: list[tuple[SourceTokens, SearchSettings]]) -> list[SearchResult]:
         """Requests from several sessions in one decoder batch: the sources padded to the longest,
         each search stepping its own hypotheses (`run_searches`)."""
         state = self._start_batch([source for source, _ in requests])
         searches = [settings.new_search(self.bos, self.eos, len(source.ids)) for source, settings in requests]
         return run_searches(searches, self._step, state)
 
-    def _start_batch(self, sources: list[Source]) -> dict:
+    def _start_batch(self, sources: list[SourceTokens]) -> dict:
         longest = max(len(source.ids) for source in sources)
         pad = self.model.config.pad_id
         ids = [source.ids + [pad] * (longest - len(source.ids)) for source in sources]
@@ -268,7 +272,7 @@ class SubwordTranslator(Translator):
     def _step(self, prefixes: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
         return self.model.decode_step(prefixes[:, -1].to(self.device), state)
 
-    def default_max_len(self, source: Source) -> int:
+    def default_max_len(self, source: SourceTokens) -> int:
         return min(int(len(source.ids) * 1.5) + 10, self.model.config.max_len)
 
     def token_label(self, token: int) -> str:
@@ -310,7 +314,7 @@ class HFTranslator(Translator):
         limits = [getattr(self.model.config, "max_position_embeddings", None), self.tokenizer.model_max_length]
         return min(x for x in limits if isinstance(x, int) and x > 0) if any(limits) else 512
 
-    def preprocess(self, text: str) -> Source:
+    def preprocess(self, text: str) -> SourceTokens:
         ids = self.tokenizer(check_text(text))["input_ids"]
         notices = []
         unk = self.tokenizer.unk_token_id
@@ -319,9 +323,9 @@ class HFTranslator(Translator):
         if len(ids) > self.max_source_tokens:
             notices.append(f"The input is {len(ids)} tokens long; only the first {self.max_source_tokens} are read.")
             ids = [*ids[: self.max_source_tokens - 1], ids[-1]]
-        return Source(ids, self.tokenizer.convert_ids_to_tokens(ids), notices)
+        return SourceTokens(ids, self.tokenizer.convert_ids_to_tokens(ids), notices)
 
-    def start(self, source: Source) -> tuple[StepFn, Any, int, int]:
+    def start(self, source: SourceTokens) -> tuple[StepFn, Any, int, int]:
         from transformers.modeling_outputs import BaseModelOutput
 
         input_ids = torch.tensor([source.ids], device=self.device)
@@ -350,7 +354,7 @@ class HFTranslator(Translator):
 
         return step, state, self.start_id, self.end_id
 
-    def default_max_len(self, source: Source) -> int:
+    def default_max_len(self, source: SourceTokens) -> int:
         return min(int(len(source.ids) * 1.5) + 10, 512)
 
     def token_label(self, token: int) -> str:
