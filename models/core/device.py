@@ -102,3 +102,12 @@ def half_linear_weights(model: torch.nn.Module) -> None:
     # keeps all of it resident; copies of them let it go (about 0.4 GB less for SmolLM2).
     for parameter in model.parameters():
         parameter.data = parameter.data.clone()
+
+
+def upload(values: list, device: torch.device, dtype: torch.dtype = torch.long) -> torch.Tensor:
+    """A small host list as a tensor on `device`; to a GPU from pinned memory without waiting (a copy from
+    ordinary memory would first wait for all the GPU's queued work)."""
+    tensor = torch.tensor(values, dtype=dtype)
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)

@@ -14,7 +14,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
-from models.core.device import half_dtype
+from models.core.device import half_dtype, upload
 from models.core.errors import InputError, ModelLoadError
 from models.generation.language_model import LanguageModel, normalise_text, visible
 
@@ -124,14 +124,14 @@ class CharLanguageModel(LanguageModel):
         return torch.cat(states, dim=1)
 
     def keep(self, state: Any, rows: list[int]) -> Any:
-        index = torch.tensor(rows, device=self.device)
+        index = upload(rows, self.device)
         if self.cell == "lstm":
             return tuple(part.index_select(1, index) for part in state)
         return state.index_select(1, index)
 
     def advance(self, token_ids: list[int], state: Any) -> tuple[torch.Tensor, Any]:
         # One character per row through the per-layer cells; the state keeps nn.RNN's (L, B, H) layout.
-        x = self.model.embed(torch.tensor(token_ids, device=self.device))  # (B, E)
+        x = self.model.embed(upload(token_ids, self.device))  # (B, E)
         hidden, memory = [], []
         for layer, cell in enumerate(self.cells):
             if self.cell == "lstm":

@@ -67,12 +67,15 @@ def sampling_distribution(logits: torch.Tensor, decoding: Decoding) -> torch.Ten
     return probs
 
 
-def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator) -> tuple[int, torch.Tensor | None]:
-    """The next token, and for sampling the distribution it was drawn from (None for greedy)."""
+def choose(
+    logits: torch.Tensor, decoding: Decoding, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The next token (a 0-d tensor, left on the logits' device), and for sampling the distribution it was
+    drawn from (None for greedy)."""
     if decoding.strategy == "greedy":
-        return int(logits.argmax()), None
+        return logits.argmax(), None
     distribution = sampling_distribution(logits, decoding)
-    return int(torch.multinomial(distribution, 1, generator=generator)), distribution
+    return torch.multinomial(distribution, 1, generator=generator)[0], distribution
 
 
 def why_chosen(step: Step, decoding: Decoding, unit: str = "token") -> str:

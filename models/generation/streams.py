@@ -59,13 +59,21 @@ class Stream:
         lm, decoding = self.lm, self.decoding
         if self.generator is None:  # seeded on the logits' device, once
             self.generator = torch.Generator(device=logits.device).manual_seed(decoding.seed)
-        token, rule = choose(logits, decoding, self.generator)
+        chosen, rule = choose(logits, decoding, self.generator)
         probs = torch.softmax(logits.float(), dim=-1)
-        top = torch.topk(probs, min(decoding.alternatives, probs.numel()))
-        alternatives = tuple((lm.label(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist(), strict=True))
-        # Temperature, top-k and top-p keep the model's order, so its top tokens are the rule's top tokens.
-        rule_probs = () if rule is None else tuple(rule[top.indices].tolist())
-        candidates = 1 if rule is None else int((rule > 0).sum())
+        k = min(decoding.alternatives, probs.numel())
+        top = torch.topk(probs, k)
+        parts = [chosen.double().view(1), probs[chosen].double().view(1), top.values.double(), top.indices.double()]
+        if rule is not None:
+            # Temperature, top-k and top-p keep the model's order, so its top tokens are the rule's top tokens.
+            parts += [(rule > 0).sum().double().view(1), rule[top.indices].double()]
+        packed = torch.cat(parts).tolist()  # the step's one host read: each .item() would stall a GPU
+        token, prob = int(packed[0]), packed[1]
+        alternatives = tuple(
+            (lm.label(int(i)), p) for i, p in zip(packed[2 + k : 2 + 2 * k], packed[2 : 2 + k], strict=True)
+        )
+        candidates = 1 if rule is None else int(packed[2 + 2 * k])
+        rule_probs = () if rule is None else tuple(packed[3 + 2 * k :])
         stop = lm.is_stop(token)
         text = ""
         if not stop and lm.partial_tokens:
@@ -77,7 +85,7 @@ class Stream:
         elif not stop:
             text = lm.decode([token])
         self.count += 1
-        return Step(token, text, lm.label(token), float(probs[token]), alternatives, stop, rule_probs, candidates)
+        return Step(token, text, lm.label(token), prob, alternatives, stop, rule_probs, candidates)
 
     def finished(self, step: Step) -> bool:
         return step.stop or self.count >= self.decoding.max_new_tokens

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from models.core.device import half_linear_weights
+from models.core.device import half_linear_weights, upload
 from models.core.errors import InputError, ModelLoadError
 from models.core.loaders import HFModel, load_hf
 from models.core.paths import cache_dir
@@ -112,7 +112,7 @@ class TransformerLanguageModel(LanguageModel):
         return KVBatch(kv_cache(layers), mask, torch.cat([state.positions for state in states]))
 
     def keep(self, state: "KVBatch", rows: list[int]) -> "KVBatch":
-        index = torch.tensor(rows, device=self.device)
+        index = upload(rows, self.device)
         mask = state.mask_or_ones().index_select(0, index)
         first = int(mask.any(dim=0).int().argmax())  # columns before it are padding in every kept row
         layers = [
@@ -123,7 +123,7 @@ class TransformerLanguageModel(LanguageModel):
         return KVBatch(kv_cache(layers), None if bool(mask.all()) else mask, state.positions.index_select(0, index))
 
     def advance(self, token_ids: list[int], state: "KVBatch") -> tuple[torch.Tensor, "KVBatch"]:
-        ids = torch.tensor(token_ids, device=self.device)[:, None]  # (B, 1)
+        ids = upload(token_ids, self.device)[:, None]  # (B, 1)
         mask, positions = state.mask, None
         if mask is not None:  # padded rows: say where each row's real tokens are, and each row's position
             mask = torch.cat([mask, mask.new_ones(len(token_ids), 1)], dim=1)

@@ -14,6 +14,10 @@ some hypotheses and drops others, so it reorders the state with `reorder(state, 
 `select_batch` picks rows of every tensor it finds in nested tuples, lists and dicts, and calls
 `reorder_cache(index)` on objects that have it (transformers' caches).
 
+On a GPU the search reads the decoder's answer back once per step (one packed copy of the step's best
+candidates), keeps attention rows and prefixes on the device, and sends its choices back without
+waiting (`core.device.upload`): each host read stalls the GPU until everything queued before it has run.
+
 Scores: a hypothesis' `log_prob` is the sum of its tokens' log-probabilities (end token included);
 its `score` is `log_prob / length ** length_penalty`, with `length` its number of generated tokens.
 A length penalty of 0 ranks by raw log-probability (which favours short outputs), 1 by the mean
@@ -25,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
+
+from models.core.device import upload
 
 StepFn = Callable[[torch.Tensor, Any], tuple[torch.Tensor, torch.Tensor | None, Any]]
 ReorderFn = Callable[[Any, torch.Tensor], Any]
@@ -91,7 +97,7 @@ def normalised_score(log_prob: float, length: int, length_penalty: float) -> flo
 
 
 def _stack(rows: list[torch.Tensor]) -> torch.Tensor | None:
-    return torch.stack(rows) if rows else None
+    return torch.stack(rows).float().cpu() if rows else None
 
 
 class Search:
@@ -108,9 +114,17 @@ class Search:
         self.tree = [TreeNode(0, -1, 0, start, 0.0, False)]
 
     def attention_row(self, attention: torch.Tensor | None, row: int) -> list[torch.Tensor]:
+        """The row's attention, left on its device (the hypotheses copy theirs to the host once, at the end)."""
         if attention is None:
             return []
-        return [attention[row, ..., : self.source_length].float().cpu()]
+        return [attention[row, ..., : self.source_length]]
+
+    def extend(self, index: list[int], tokens: list[int], device: torch.device) -> None:
+        """The prefixes that live on: rows `index` of the current ones, each followed by its new token."""
+        prefixes = self.prefixes.to(device)  # on the host only before the first step
+        if index != list(range(len(prefixes))):
+            prefixes = prefixes.index_select(0, upload(index, device))
+        self.prefixes = torch.cat([prefixes, upload(tokens, device)[:, None]], dim=1)
 
     def advance(self, log_probs: torch.Tensor, attention: torch.Tensor | None) -> list[int] | None:
         raise NotImplementedError
@@ -129,10 +143,11 @@ class GreedySearch(Search):
         self.attention: list[torch.Tensor] = []
 
     def advance(self, log_probs: torch.Tensor, attention: torch.Tensor | None) -> list[int] | None:
-        log_prob, best = log_probs[0].max(-1)
-        token = int(best)
+        log_prob, best = log_probs[0].float().max(-1)
+        best_log_prob, token = torch.stack([log_prob.double(), best.double()]).tolist()  # the step's one host read
+        token = int(token)
         self.tokens.append(token)
-        self.token_log_probs.append(float(log_prob))
+        self.token_log_probs.append(best_log_prob)
         self.attention += self.attention_row(attention, 0)
         parent = len(self.tree) - 1
         self.tree.append(
@@ -140,7 +155,7 @@ class GreedySearch(Search):
         )
         if token == self.end or len(self.tokens) >= self.max_len:
             return None
-        self.prefixes = torch.cat([self.prefixes, torch.tensor([[token]])], dim=1)
+        self.extend([0], [token], log_probs.device)
         return [0]
 
     def result(self) -> SearchResult:
@@ -183,6 +198,7 @@ class BeamSearch(Search):
         super().__init__(**kwargs)
         self.width, self.n_best = beam_width, n_best or beam_width
         self.beams = [_Beam([], [], 0.0, [], 0)]
+        self.beam_log_probs: torch.Tensor | None = None  # (live beams,) on the decoder's device
         self.finished: list[Hypothesis] = []
         self.t = 0
 
@@ -195,17 +211,21 @@ class BeamSearch(Search):
     def advance(self, log_probs: torch.Tensor, attention: torch.Tensor | None) -> list[int] | None:
         self.t += 1
         width, vocab = self.width, log_probs.size(-1)
-        totals = torch.tensor([b.log_prob for b in self.beams], device=log_probs.device)[:, None] + log_probs.float()
+        log_probs = log_probs.float()
+        totals = log_probs if self.beam_log_probs is None else self.beam_log_probs[:, None] + log_probs
         top_totals, top_flat = totals.view(-1).topk(min(2 * width, totals.numel()))
+        top_token_log_probs = log_probs.view(-1)[top_flat]
+        # The step's one host read: the candidates' totals, places and own log-probabilities together.
+        packed = torch.stack([top_totals.double(), top_flat.double(), top_token_log_probs.double()]).tolist()
         keep_rows: list[int] = []
         next_beams: list[_Beam] = []
-        for rank, (total, flat) in enumerate(zip(top_totals.tolist(), top_flat.tolist(), strict=True)):
-            row, token = divmod(flat, vocab)
+        for rank, (total, flat, token_log_prob) in enumerate(zip(*packed, strict=True)):
+            row, token = divmod(int(flat), vocab)
             parent = self.beams[row]
             node = TreeNode(len(self.tree), parent.node, self.t, token, total, token == self.end)
             beam = _Beam(
                 [*parent.tokens, token],
-                [*parent.token_log_probs, float(log_probs[row, token])],
+                [*parent.token_log_probs, token_log_prob],
                 total,
                 parent.attention + self.attention_row(attention, row),
                 node.id,
@@ -231,8 +251,8 @@ class BeamSearch(Search):
             self.finished += [self.finish(b, done=False) for b in next_beams]
             return None
         self.beams = next_beams
-        index = torch.tensor(keep_rows)
-        self.prefixes = torch.cat([self.prefixes[index], torch.tensor([[b.tokens[-1]] for b in next_beams])], dim=1)
+        self.beam_log_probs = upload([b.log_prob for b in next_beams], log_probs.device, torch.float32)
+        self.extend(keep_rows, [b.tokens[-1] for b in next_beams], log_probs.device)
         return keep_rows
 
     def result(self) -> SearchResult:
@@ -279,5 +299,5 @@ def run_searches(
             first = rows.stop
         live = continuing
         if live and keep != list(range(first)):
-            state = reorder(state, torch.tensor(keep))
+            state = reorder(state, upload(keep, log_probs.device))
     return [search.result() for search in searches]

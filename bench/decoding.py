@@ -1,0 +1,115 @@
+"""What one decoding step costs the host: operators, reads back to the host and small uploads, per step of
+every decoder (the English->Spanish and date translators, greedy and beam 5; the character LSTM, greedy
+and sampling). Counted on any device, the CPU included, so the limits can be tested where there is no GPU.
+
+On a GPU each host read (`.item()`, `.tolist()`, `.cpu()`, `int(tensor)`...) waits until every kernel
+queued before it has run, so a step with several of them keeps the GPU idle between tiny kernels. The
+decoders read back once per step (one packed copy) and upload their choices from pinned memory without
+waiting (`models.core.device.upload`); the uploads are counted too, since each is a small copy.
+
+    python -m bench decoding
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+from torch.profiler import ProfilerActivity, profile
+
+# Tensor methods and conversions that copy a value back to the host (a GPU synchronisation there).
+HOST_READS = frozenset({"item", "tolist", "cpu", "numpy", "__bool__", "__int__", "__float__", "__index__", "nonzero"})
+# Tensors made from host values (an upload when they go to a GPU).
+UPLOADS = frozenset({"tensor", "as_tensor"})
+
+
+class HostTraffic(TorchFunctionMode):
+    """Counts, while active, the torch calls that read a value back to the host and those that make a tensor
+    from host values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in HOST_READS or name in UPLOADS:
+            self.calls[name] += 1
+        return func(*args, **(kwargs or {}))
+
+    @property
+    def reads(self) -> int:
+        return sum(n for name, n in self.calls.items() if name in HOST_READS)
+
+    @property
+    def uploads(self) -> int:
+        return sum(n for name, n in self.calls.items() if name in UPLOADS)
+
+
+@dataclass(frozen=True)
+class StepCost:
+    steps: int
+    operators: float  # aten operators per step
+    host_reads: float  # per step
+    uploads: float  # per step
+
+
+def step_cost(decode: Callable[[], int]) -> StepCost:
+    """`decode()` runs one whole decoding and returns its number of steps; the counts are per step (the
+    set-up before the first step, e.g. encoding the source, is included and spread over the steps)."""
+    decode()  # warm: lazy initialisation is not a step's cost
+    with profile(activities=[ProfilerActivity.CPU]) as prof, HostTraffic() as traffic:
+        steps = decode()
+    operators = sum(event.count for event in prof.key_averages() if event.key.startswith("aten::"))
+    return StepCost(steps, operators / steps, traffic.reads / steps, traffic.uploads / steps)
+
+
+SENTENCE = "Then the king sent his servants to the city, and they gathered all the people who were living there."
+
+
+def decoders() -> dict[str, Callable[[], int]]:
+    """Each decoder as a function that decodes once and returns its steps. One thread, no micro-batching
+    thread: the counts are the decoder's own."""
+    from models import generation as gen
+    from models.core.registry import get_registry
+    from models.translation.translator import as_translator
+
+    registry = get_registry()
+    enes = as_translator(registry.load("translation-enes"))
+    dates = as_translator(registry.load("translation-dates"))
+    charlm = gen.as_language_model(registry.load("charlm-hamlet-lstm"))
+
+    def translate(translator: Any, text: str, method: str) -> Callable[[], int]:
+        def run() -> int:
+            result = translator.translate(text, method, beam_width=5)
+            return max(node.step for node in result.search.tree)
+
+        return run
+
+    def write(decoding: Any) -> Callable[[], int]:
+        return lambda: sum(1 for _ in gen.generate(charlm, "To be, or not to be", decoding))
+
+    return {
+        "en->es greedy": translate(enes, SENTENCE, "greedy"),
+        "en->es beam 5": translate(enes, SENTENCE, "beam"),
+        "dates greedy": translate(dates, "Thursday, 14 March 2041", "greedy"),
+        "dates beam 5": translate(dates, "Thursday, 14 March 2041", "beam"),
+        "char LSTM greedy": write(gen.Decoding("greedy", max_new_tokens=60)),
+        "char LSTM sampling": write(gen.Decoding("sample", temperature=0.8, top_p=0.9, max_new_tokens=60)),
+    }
+
+
+def run() -> dict[str, float]:
+    import os
+
+    os.environ["STUDIO_BATCHING"] = "0"  # the decoder in this thread, without the batching worker
+    torch.set_num_threads(1)
+    figures: dict[str, float] = {}
+    for name, decode in decoders().items():
+        cost = step_cost(decode)
+        figures[f"{name}: operators per step"] = round(cost.operators, 1)
+        figures[f"{name}: host reads per step"] = round(cost.host_reads, 2)
+        figures[f"{name}: uploads per step"] = round(cost.uploads, 2)
+    return figures
