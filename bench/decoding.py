@@ -10,6 +10,8 @@ waiting (`models.core.device.upload`); the uploads are counted too, since each i
     python -m bench decoding
 """
 
+import statistics
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +103,24 @@ def decoders() -> dict[str, Callable[[], int]]:
     }
 
 
+def ms_per_step(decode: Callable[[], int], repeats: int = 3) -> float:
+    """Median wall time of one step over `repeats` whole decodings (after one to warm up)."""
+    decode()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        steps = decode()
+        times.append((time.perf_counter() - started) / steps)
+    return 1000 * statistics.median(times)
+
+
+def print_profile(decode: Callable[[], int]) -> None:
+    """On a GPU: where a decoding's time goes, host and device (the top operators by their own host time)."""
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        decode()
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def run() -> dict[str, float]:
     import os
 
@@ -112,4 +132,7 @@ def run() -> dict[str, float]:
         figures[f"{name}: operators per step"] = round(cost.operators, 1)
         figures[f"{name}: host reads per step"] = round(cost.host_reads, 2)
         figures[f"{name}: uploads per step"] = round(cost.uploads, 2)
+        figures[f"{name}: ms per step"] = round(ms_per_step(decode), 3)
+        if torch.cuda.is_available() and name == "en->es greedy":
+            print_profile(decode)
     return figures

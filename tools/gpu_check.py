@@ -18,7 +18,7 @@ machine's own packages win where it has them), then, with CUDA:
    precision of GPUs without bf16): every model family's forward against the CPU fp32 reference;
 2. tests/test_gpu.py: micro-batching and continuous batching, the out-of-memory fallback on a really
    full GPU, the U-Net's training;
-3. `python -m bench classification segmentation translation generation` on CUDA;
+3. `python -m bench classification segmentation translation generation decoding` on CUDA;
 and writes gpu-check.log and gpu-check.json (figures, test counts, the GPU's name, the date) into the
 results folder, within about 8 minutes. Without CUDA it runs the install step and collects the tests,
 then stops with a message (dry mode).
@@ -58,7 +58,7 @@ CROSS_INSTALL = [  # wheels for the GPU machine's Python, whatever Python runs `
 ]
 EXTRAS = ["imagenet_synsets.txt", "imagenet_synset_to_lemma.txt"]
 SMOLLM2_FILES = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]
-BENCHMARKS = ["classification", "segmentation", "translation", "generation"]
+BENCHMARKS = ["classification", "segmentation", "translation", "generation", "decoding"]
 # The launcher appends the carried packages to sys.path (the machine's own packages come first), then
 # runs a module as `python -m` would.
 LAUNCH = (
