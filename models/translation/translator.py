@@ -14,6 +14,7 @@ Pipeline: `preprocess` (text -> token ids, with notices about anything changed) 
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -390,12 +391,14 @@ def load_dates(location: str, device: torch.device) -> DateTranslator:
 
 
 def load_enes(location: str, device: torch.device) -> SubwordTranslator:
+    """A checkpoint of training/translation_enes.py, `<name>.safetensors`, with its `<name>_tokenizer.json`."""
     from tokenizers import Tokenizer
 
     config = read_config(location, TransformerConfig)
     model = Seq2SeqTransformer(config)
     model.load_state_dict({k: v.float() for k, v in load_file(location).items()})
-    tokenizer = Tokenizer.from_file(location.replace("enes.safetensors", "enes_tokenizer.json"))
+    weights = Path(location)
+    tokenizer = Tokenizer.from_file(str(weights.with_name(f"{weights.stem}_tokenizer.json")))
     translator = SubwordTranslator(model, tokenizer, device)
     half_linear_weights(translator.model)  # on the CPU: the checkpoint's fp16 values, half the bytes read per step
     return translator
