@@ -9,14 +9,17 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 # make run ADDRESS=0.0.0.0 serves phones on the LAN too (the Share control's QR code then carries the LAN address)
 ADDRESS ?= 127.0.0.1
-DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv
+# The general English->Spanish model (issue 25) reads the Spanish gettext catalogs of the packages listed in
+# training/catalog_packages.txt (most are already on any Debian; the desktop ones are installed here).
+DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv \
+	$(shell cat training/catalog_packages.txt)
 # Programs and data the app uses when present (the page says how to add one that is missing) and the tests
 # need: Apertium (translation), miscfiles' name and place lists (the text-basics gazetteer).
 DEBIAN_APP := apertium-eng-spa miscfiles
 DEBIAN_TEST := chromium nginx $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
-.PHONY: setup run serve-cluster test lint bench debian-app debian-test training-data gpu-data-enes gpu-check-prepare gpu-check
+.PHONY: setup run serve-cluster test lint bench debian-app debian-test training-data gpu-data-enes gpu-data-enes-general gpu-check-prepare gpu-check
 
 setup: $(STAMP)
 
@@ -66,6 +69,12 @@ training-data:
 # with `bash tools/gpu_session.sh`, which trains there (see training/translation_enes.py's docstring).
 gpu-data-enes: setup training-data
 	$(PY) -m training.translation_enes --prepare-only --carry --work gpu-carry/enes
+
+# The general English->Spanish model's data (issue 25): gpu-carry/enes_general (about 4 MB) travels with
+# `bash tools/gpu_session_enes.sh`, which trains it there.
+gpu-data-enes-general: setup training-data
+	rm -rf gpu-carry/enes_general
+	$(PY) -m training.translation_enes --corpus general --prepare-only --carry --work gpu-carry/enes_general
 
 # The GPU path in one command (tools/gpu_check.py). Here, with the package index: `make gpu-check-prepare`
 # puts what the GPU machine lacks into gpu-carry/check (it prints how to carry it). There (python3, no .venv):

@@ -1,4 +1,5 @@
-"""Train the English -> Spanish transformer on Bible verse pairs (see training/translation_bible.py).
+"""Train the English -> Spanish transformer on Bible verse pairs (see training/translation_bible.py), or with
+`--corpus general` on Bible, software and everyday pairs (issue 25; see training/translation_general.py).
 
     python -m training.translation_enes                          # the CPU recipe, 2 hours on 2 cores
     python -m training.translation_enes --resume --minutes 30     # 30 more minutes from where it stopped
@@ -18,6 +19,17 @@ linear warm-up then inverse-square-root decay; validation BLEU (greedy, 500 vers
 best weights kept; at the end the last few validation snapshots are averaged, and whichever of
 "best" and "average" scores higher on validation is evaluated once on the 1,000 test verses
 (greedy and beam 5, sacreBLEU and chrF) and written to assets/ in fp16 with its metrics.
+
+The general corpus (`--corpus general`, files named `enes_general*`, so the Bible-only `enes*` stay) trains
+one model on three domains, the source prefixed with a domain tag (`<2bible>`, `<2soft>`, `<2daily>`, special
+tokens of the rebuilt joint BPE); the Reina-Valera targets are in modern spelling; the small everyday set is
+repeated (`--daily-weight`) and the software set too (`--soft-weight`). The page translates a visitor's text
+with `<2daily>`. Validation decodes all three validation sets and keeps the weights with the best mean
+greedy BLEU; `--score` tests the three test sets and Apertium (training/translation_general_eval.py):
+
+    make gpu-data-enes-general                                        # here: gpu-carry/enes_general
+    bash tools/gpu_session_enes.sh "$OUT"                             # there: trains it, no test decoding
+    python -m training.translation_enes --corpus general --score <its enes_general folder>   # here: tests
 
 Everything a run needs to continue sits in `--work` (default: the cache directory): the tokenizer,
 the pre-tokenized data, the optimiser state, the snapshots. A run that is killed resumes from its
@@ -49,6 +61,8 @@ from models.translation.transformer import Seq2SeqTransformer, TransformerConfig
 OUT = ASSETS / "translation"
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 MAX_TOKENS = 150  # longer verses are left out of training (the model's positions stop at 160)
+# The general corpus's domain tags: special tokens, the first token of every source.
+TAGS = {"bible": "<2bible>", "soft": "<2soft>", "daily": "<2daily>"}
 SEED = 2026
 SIZES = {  # d_model, heads, layers (each side), feed-forward
     "cpu": {"d_model": 256, "heads": 4, "layers": 3, "ffn": 1024},
@@ -58,24 +72,27 @@ SIZES = {  # d_model, heads, layers (each side), feed-forward
 }
 
 
-def train_tokenizer(texts: list[str], vocab: int) -> Tokenizer:
-    """A BPE tokenizer over both languages; words start with ▁ (Metaspace) so decoding restores spaces."""
+def train_tokenizer(texts: list[str], vocab: int, tags: tuple[str, ...] = ()) -> Tokenizer:
+    """A BPE tokenizer over both languages; words start with ▁ (Metaspace) so decoding restores spaces.
+    `tags` become special tokens (never split, never merged with the text after them)."""
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.normalizer = normalizers.NFKC()
     # Punctuation gets tokens of its own ("darkness" + "," rather than "ness,"); decoding still restores
     # the text exactly, since only Metaspace's ▁ stands for a space.
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(), pre_tokenizers.Punctuation()])
     tokenizer.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=SPECIALS, min_frequency=2)
+    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=[*SPECIALS, *tags], min_frequency=2)
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
 
 
-def prepare(work: Path, vocab: int, carry: bool = False) -> None:
+def prepare(work: Path, vocab: int, carry: bool = False, corpus: str = "bible", weights: dict | None = None) -> None:
     """Tokenizer, the held-out texts, and the training pairs: pre-tokenized (flat id tensors + lengths), or
     for the GPU machine (`carry`) as xz-compressed text, which is smaller than the ids."""
     from training.translation_bible import load_split
 
+    if corpus == "general":
+        return prepare_general(work, vocab, carry, weights or {})
     train = load_split("train")
     tokenizer = train_tokenizer([text for pair in train for text in pair], vocab)
     tokenizer.save(str(work / "tokenizer.json"))
@@ -89,9 +106,60 @@ def prepare(work: Path, vocab: int, carry: bool = False) -> None:
         encode_pairs(work, tokenizer, train)
 
 
-def carried_pairs(work: Path) -> list[tuple[str, str]]:
-    with lzma.open(work / "train.tsv.xz", "rt", encoding="utf-8") as rows:
-        return [tuple(row.rstrip("\n").split("\t")) for row in rows]
+def prepare_general(work: Path, vocab: int, carry: bool, weights: dict[str, int]) -> None:
+    """prepare() for the general corpus: the tokenizer learns every domain's training text once (the
+    repeats would only skew its merges); the carried text keeps each pair's domain, so that the domain
+    weights are applied where the pairs are encoded."""
+    from training.translation_general import counts, general_splits
+
+    splits = general_splits()
+    texts = [text for pairs in splits["train"].values() for pair in pairs for text in pair]
+    tokenizer = train_tokenizer(texts, vocab, tuple(TAGS.values()))
+    tokenizer.save(str(work / "tokenizer.json"))
+    held_out = {name: splits[name] for name in ("valid", "test")}
+    (work / "held_out.json").write_text(json.dumps(held_out, ensure_ascii=False), encoding="utf-8")
+    rows = [(domain, en, es) for domain, pairs in splits["train"].items() for en, es in pairs]
+    print(json.dumps(counts(splits)))
+    if carry:
+        with lzma.open(work / "train.tsv.xz", "wt", encoding="utf-8", preset=9) as out:
+            out.writelines("\t".join(row) + "\n" for row in rows)
+        print(f"wrote {len(rows):,} training pairs as text to {work}")
+    else:
+        encode_pairs(work, tokenizer, tagged_pairs(rows, weights))
+
+
+def tagged_pairs(rows: list[tuple[str, str, str]], weights: dict[str, int]) -> list[tuple[str, str]]:
+    """(domain, english, spanish) rows -> (tagged english, spanish) pairs, each domain's pairs repeated
+    `weights[domain]` times (1 when absent)."""
+    return [(f"{TAGS[domain]} {en}", es) for domain, en, es in rows for _ in range(weights.get(domain, 1))]
+
+
+def carried_pairs(work: Path, weights: dict[str, int]) -> list[tuple[str, str]]:
+    """The carried training text: (english, spanish) rows, or tagged and weighted (domain, english, spanish)."""
+    with lzma.open(work / "train.tsv.xz", "rt", encoding="utf-8") as handle:
+        rows = [tuple(row.rstrip("\n").split("\t")) for row in handle]
+    return tagged_pairs(rows, weights) if rows and len(rows[0]) == 3 else rows  # type: ignore[arg-type]
+
+
+def validation_sets(held_out: dict, limit: int | None = None) -> dict[str, tuple[list[str], list[str]]]:
+    """name -> (sources, references) to validate on: the Bible verses, or for the general corpus each
+    domain's set with its tag on the sources; the first `limit` of each (all when None)."""
+    valid = held_out["valid"]
+    sets = {"bible": valid} if isinstance(valid, list) else valid
+    tagged = not isinstance(valid, list)
+    return {
+        name: ([f"{TAGS[name]} {en}" if tagged else en for en, _ in pairs[:limit]], [es for _, es in pairs[:limit]])
+        for name, pairs in sets.items()
+    }
+
+
+def validate(model, tokenizer: Tokenizer, sets: dict, device) -> dict[str, float]:
+    """Greedy BLEU on each validation set and their mean (the figure that chooses weights)."""
+    bleu = {
+        name: corpus_scores(greedy_translate(model, tokenizer, src, device), ref)["BLEU"]
+        for name, (src, ref) in sets.items()
+    }
+    return {"valid BLEU": round(sum(bleu.values()) / len(bleu), 2), **({} if len(bleu) == 1 else bleu)}
 
 
 def encode_pairs(work: Path, tokenizer: Tokenizer, train: list[tuple[str, str]]) -> None:
@@ -182,6 +250,10 @@ def main() -> None:
     parser.add_argument("--score", type=Path, help="no training: test the weights in this folder")
     parser.add_argument("--work", type=Path, default=None, help="run folder (default: the cache directory)")
     parser.add_argument("--out", type=Path, default=OUT, help="where the shipped files go (default: assets/)")
+    parser.add_argument("--corpus", choices=("bible", "general"), default="bible", help="general: issue 25's model")
+    parser.add_argument("--daily-weight", type=int, default=6, help="general: repeats of each everyday pair")
+    parser.add_argument("--soft-weight", type=int, default=2, help="general: repeats of each software pair")
+    parser.add_argument("--valid-limit", type=int, default=None, help="validate on the first N of each set")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
@@ -203,21 +275,28 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
     device = torch.device(args.device)
-    work = args.work or cache_dir() / "translation" / "enes_run"
+    args.prefix = "enes_general" if args.corpus == "general" else "enes"
+    args.weights = {"daily": args.daily_weight, "soft": args.soft_weight} if args.corpus == "general" else {}
+    work = args.work or cache_dir() / "translation" / f"{args.prefix}_run"
     if args.score:
+        if args.corpus == "general":
+            from training.translation_general_eval import score_general
+
+            return score_general(args.score, args.out)
         return score(args.score, args.out)
     work.mkdir(parents=True, exist_ok=True)
     if args.prepare_only and not args.resume:
-        prepare(work, args.vocab, carry=args.carry)
+        prepare(work, args.vocab, carry=args.carry, corpus=args.corpus, weights=args.weights)
         return
     if not (work / "train.safetensors").exists():
         if (work / "train.tsv.xz").exists():  # carried to a GPU machine
-            encode_pairs(work, Tokenizer.from_file(str(work / "tokenizer.json")), carried_pairs(work))
+            tokenizer = Tokenizer.from_file(str(work / "tokenizer.json"))
+            encode_pairs(work, tokenizer, carried_pairs(work, args.weights))
         else:
-            prepare(work, args.vocab)
+            prepare(work, args.vocab, corpus=args.corpus, weights=args.weights)
     tokenizer = Tokenizer.from_file(str(work / "tokenizer.json"))
     held_out = json.loads((work / "held_out.json").read_text(encoding="utf-8"))
-    valid_en, valid_es = zip(*held_out["valid"], strict=True)
+    valid_sets = validation_sets(held_out, args.valid_limit)
 
     if args.resume or args.finish:
         saved = torch.load(work / "run.pt", weights_only=True, map_location=device)
@@ -249,8 +328,10 @@ def main() -> None:
     def checkpoint(seconds: float) -> None:
         """Validation BLEU, a snapshot for averaging, the best weights, and everything --resume needs."""
         nonlocal best_bleu
-        bleu = corpus_scores(greedy_translate(model, tokenizer, list(valid_en), device), list(valid_es))["BLEU"]
-        entry = {"step": step, "minutes": round(seconds / 60, 1), "valid BLEU": bleu, "loss": round(mean_loss(), 3)}
+        validation = validate(model, tokenizer, valid_sets, device)
+        bleu = validation["valid BLEU"]
+        entry = {"step": step, "minutes": round(seconds / 60, 1), **validation, "loss": round(mean_loss(), 3)}
+        entry["tokens/s"] = round(tokens_seen / max(time.time() - start, 1e-9))  # this run's training throughput
         log.append(entry)
         print(json.dumps(entry), flush=True)
         name = f"snapshot_{step}.safetensors"
@@ -332,23 +413,22 @@ def main() -> None:
                     break
         seconds_before += time.time() - start
 
-    finish(model, tokenizer, work, held_out, saved, log, snapshots, step, seconds_before, args, device)
+    finish(model, tokenizer, work, valid_sets, log, snapshots, step, seconds_before, args, device)
 
 
-def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, seconds, args, device) -> None:
+def finish(model, tokenizer, work, valid_sets, log, snapshots, step, seconds, args, device) -> None:
     """Average the last snapshots, keep the better of "average" and "best" on validation, write the weights,
     tokenizer and metrics to --out, and score them on the test verses (unless --skip-test)."""
-    valid_en, valid_es = (list(x) for x in zip(*held_out["valid"], strict=True))
     stacks = [load_file(work / name) for name in snapshots]
     averaged = {k: torch.stack([s[k].float() for s in stacks]).mean(0) for k in stacks[0]}
     candidates = {"best": load_file(work / "best.safetensors"), f"average of last {len(stacks)}": averaged}
-    chosen, chosen_bleu = None, -1.0
+    chosen, chosen_bleu, chosen_validation = None, -1.0, {}
     for name, weights in candidates.items():
         model.load_state_dict({k: v.float() for k, v in weights.items()})
-        bleu = corpus_scores(greedy_translate(model, tokenizer, valid_en, device), valid_es)["BLEU"]
-        print(f"valid BLEU of {name}: {bleu}", flush=True)
-        if bleu > chosen_bleu:
-            chosen, chosen_bleu = name, bleu
+        validation = validate(model, tokenizer, valid_sets, device)
+        print(f"validation of {name}: {json.dumps(validation)}", flush=True)
+        if validation["valid BLEU"] > chosen_bleu:
+            chosen, chosen_bleu, chosen_validation = name, validation["valid BLEU"], validation
     model.load_state_dict({k: v.float() for k, v in candidates[chosen].items()})
     model = model.float().to("cpu")
     config = model.config
@@ -359,6 +439,8 @@ def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, second
     )
     metrics = {
         "valid BLEU (greedy)": chosen_bleu,
+        **({"valid BLEU per domain (greedy)": chosen_validation} if len(valid_sets) > 1 else {}),
+        **({"domain tags": TAGS, "domain weights": args.weights} if args.corpus == "general" else {}),
         "weights": chosen,
         "sacreBLEU": "BLEU nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp; chrF nrefs:1|case:mixed|nc:6|nw:0",
         "steps": step,
@@ -372,17 +454,24 @@ def finish(model, tokenizer, work, held_out, saved, log, snapshots, step, second
     }
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(
-        fp16_weights(model), args.out / "enes.safetensors", metadata={"config": json.dumps(dataclasses.asdict(config))}
+        fp16_weights(model),
+        args.out / f"{args.prefix}.safetensors",
+        metadata={"config": json.dumps(dataclasses.asdict(config))},
     )
-    tokenizer.save(str(args.out / "enes_tokenizer.json"))
-    write_metrics(args.out, metrics)
+    tokenizer.save(str(args.out / f"{args.prefix}_tokenizer.json"))
+    write_metrics(args.out, metrics, args.prefix)
     if not args.skip_test:
+        if args.corpus == "general":
+            from training.translation_general_eval import score_general
+
+            return score_general(args.out, args.out)
         score(args.out, args.out)
 
 
-def write_metrics(out: Path, metrics: dict) -> None:
+def write_metrics(out: Path, metrics: dict, prefix: str = "enes") -> None:
     print(json.dumps({k: v for k, v in metrics.items() if k != "validation log"}, indent=2))
-    (out / "enes_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = out / f"{prefix}_metrics.json"
+    path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def score(weights: Path, out: Path) -> None:
