@@ -1,6 +1,6 @@
 """Streamlit helpers that every page shares: model loading with a spinner, clear errors,
-inputs kept in the URL, the image picker, the "how it works" expander, and the page chrome that
-app.py puts around every page (presenter mode, colour palette, the Share control, progress while
+inputs kept in the URL (declared in url_params.py), the image picker, the "how it works" expander, and the
+page chrome that app.py puts around every page (presenter mode, colour palette, the Share control, progress while
 the libraries load, step-by-step replays).
 
 Light to import: torch and the registry are imported inside the functions that need them, so the
@@ -18,25 +18,32 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from models import display as disp
-from models import startup
-from models.errors import StudioError
-from models.images import SAMPLES, read_image, sample_image
+import share_store
+import url_params as P
+from models.core import display as disp
+from models.core import startup
+from models.core.errors import StudioError
+from models.core.images import read_image, sample_image
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from models.registry import ModelSpec
+    from models.core.specs import ModelSpec
 
 T = TypeVar("T")
 W = TypeVar("W")
 _URL_KEYS = "_url_keys"
-PRESENT = "present"  # the presenter-mode toggle's key, and its query parameter (?present=1)
-PALETTE = "palette"  # the colour palette's key and query parameter (?palette=classic)
+_URL_NOTICES = "_url_notices"  # what this page could not use from its link, shown under the Share control
+PRESENT = P.PRESENT.key  # the presenter-mode toggle's key, and its query parameter (?present=1)
+PALETTE = P.PALETTE.key  # the colour palette's key and query parameter (?palette=classic)
+# Longer links (the page's state in the query string) are shared as a short link to the stored state
+# (share_store): a QR code of 1,200 characters is already too dense to scan from across a room.
+LONGEST_LINK = 1_200
 # Where `main_result` draws in presenter mode: a container right under the page's header.
 _result_slot: ContextVar[Any] = ContextVar("result_slot", default=None)
 # The Share popover's contents (a placeholder) and the page path, redrawn once the page has run.
 _share_slot: ContextVar[tuple[Any, str] | None] = ContextVar("share_slot", default=None)
+_notice_slot: ContextVar[Any] = ContextVar("notice_slot", default=None)
 OUT_OF_MEMORY = "The GPU ran out of memory; this answer was computed on the CPU."
 
 
@@ -52,7 +59,7 @@ def header(title: str, explanation: str) -> None:
 def shared_model(model_id: str) -> Any:
     # One copy per process, shared by every session; the registry's per-model lock makes sure
     # two sessions never run the same first load twice.
-    from models.registry import get_registry
+    from models.core.registry import get_registry
 
     return get_registry().load(model_id)
 
@@ -60,7 +67,7 @@ def shared_model(model_id: str) -> Any:
 def load_model(model_id: str) -> Any | None:
     """The loaded model, with a spinner naming it during the first load. On failure: a clear
     message on the page and None, so the page can stop while the rest of the app keeps working."""
-    from models.registry import get_registry
+    from models.core.registry import get_registry
 
     registry = get_registry()
     try:
@@ -82,27 +89,25 @@ def require_model(model_id: str) -> Any:
     return model
 
 
-def model_select(task: str, label: str = "Model", key: str | None = None) -> ModelSpec | None:
-    """A select box over the registry's models for `task`, remembered in the URL."""
-    from models.registry import get_registry
+def choose_model(param: P.Model, label: str = "Model") -> ModelSpec | None:
+    """A select box over the registry's models for the parameter's task, remembered in the URL."""
+    from models.core.registry import get_registry
 
-    specs = get_registry().list(task)
+    specs = get_registry().list(param.task)
     if not specs:
-        st.warning(f"No {task} model is registered.")
+        st.warning(f"No {param.task} model is registered.")
         return None
-    key = key or f"model_{task}"
-    ids = [spec.id for spec in specs]
-    url_state(key, ids[0])
-    if st.session_state[key] not in ids:
-        st.session_state[key] = ids[0]
-    chosen = st.selectbox(label, ids, key=key, format_func=lambda i: get_registry().get(i).name)
+    ids = tuple(spec.id for spec in specs)
+    chosen = st.selectbox(
+        label, **bound(param.given(choices=ids, default=ids[0])), format_func=lambda i: get_registry().get(i).name
+    )
     return get_registry().get(chosen)
 
 
-def select_model(task: str, label: str, key: str, wrap: Callable[[Any, str], T]) -> tuple[ModelSpec, T]:
-    """`model_select`, then load the chosen model and `wrap(model, name)` it into the page's
+def choose_and_load_model(param: P.Model, label: str, wrap: Callable[[Any, str], T]) -> tuple[ModelSpec, T]:
+    """`choose_model`, then load the chosen model and `wrap(model, name)` it into the page's
     pipeline. Stops the page (after a clear message) when there is no model or it fails to load."""
-    spec = model_select(task, label, key)
+    spec = choose_model(param, label)
     if spec is None:
         st.stop()
     wrapped = run_or_report(lambda: wrap(require_model(spec.id), spec.name))
@@ -111,39 +116,44 @@ def select_model(task: str, label: str, key: str, wrap: Callable[[Any, str], T])
     return spec, wrapped
 
 
-def url_state(key: str, default: T) -> T:
-    """Seed widget `key` from the URL's query string (once per session), else `default`, and
-    remember the key so `sync_url()` writes its value back. Call it before creating the widget
-    with the same `key`."""
-    keys: set[str] = st.session_state.setdefault(_URL_KEYS, set())
-    keys.add(key)
-    if key not in st.session_state:
-        raw = st.query_params.get_all(key) if isinstance(default, list) else st.query_params.get(key)
-        st.session_state[key] = _parse(raw, default)
-    return st.session_state[key]
+def bound(param: P.Param) -> dict[str, Any]:
+    """The widget arguments of a parameter kept in the URL: its key and the range or choices it was declared
+    with (`widget(label, **ui.bound(param), ...)`). Once per session it seeds the widget from the link,
+    checked against that same declaration (a notice says what could not be used); after that it keeps the
+    session's value within what the widget now offers (another model may offer other choices). `sync_url()`
+    writes the value back."""
+    st.session_state.setdefault(_URL_KEYS, set()).add(param.key)
+    if param.key not in st.session_state:
+        value, notice = param.parse(st.query_params.get_all(param.key))
+        if notice:
+            _add_url_notice(notice)
+        st.session_state[param.key] = value
+    else:
+        st.session_state[param.key] = param.valid(st.session_state[param.key])
+    return param.widget_args()
 
 
-def _parse(raw: Any, default: T) -> T:
-    if raw is None or raw == []:
-        return default
-    try:
-        if isinstance(default, bool):
-            return raw.lower() in {"1", "true", "yes"}  # type: ignore[return-value]
-        if isinstance(default, list):
-            return list(raw)  # type: ignore[return-value]
-        return type(default)(raw)  # type: ignore[call-arg]
-    except (TypeError, ValueError):
-        return default
+def _add_url_notice(notice: str) -> None:
+    st.session_state.setdefault(_URL_NOTICES, []).append(notice)
+    _draw_url_notices()
+
+
+def _draw_url_notices() -> None:
+    slot, notices = _notice_slot.get(), st.session_state.get(_URL_NOTICES)
+    if slot is not None and notices:
+        slot.caption(":material/link_off: Not used as the link had it: " + "; ".join(notices) + ".")
 
 
 def sync_url() -> None:
-    """Write every `url_state` widget's current value into the URL, so the page can be bookmarked."""
-    for key in sorted(st.session_state.get(_URL_KEYS, ())):
-        value = st.session_state.get(key)
-        if isinstance(value, list):
-            st.query_params[key] = [str(item) for item in value]
-        elif value is not None:
-            st.query_params[key] = str(value)
+    """Write every URL-kept widget's current value into the URL, so the page can be bookmarked; a state too
+    long for an address is stored and the URL carries its short id instead (`link_query`)."""
+    query = link_query(shared_query())
+    # Only the widgets kept by `bound` (Streamlit refuses writes to the parameters its own widgets bind).
+    for key in [*st.session_state.get(_URL_KEYS, ()), share_store.VIEW]:
+        if key in query:
+            st.query_params[key] = query[key]
+        elif key in st.query_params:  # the state now behind a short id, or a short id the state replaced
+            del st.query_params[key]
 
 
 def show_error(exc: Exception) -> None:
@@ -174,15 +184,15 @@ def run_or_report(action: Callable[[], T]) -> T | None:
 
 def infer(model_id: str, wrap: Callable[[Any, str], W], run: Callable[[W], T]) -> T | None:
     """How every page runs its model: `run(wrap(model, name))` on the shared copy of `model_id`
-    (`wrap` as in `select_model`). A project error becomes a message and None, as in `run_or_report`.
+    (`wrap` as in `choose_and_load_model`). A project error becomes a message and None, as in `run_or_report`.
 
     When the GPU runs out of memory (torch.OutOfMemoryError), free its cached blocks, say so, and
     run again on a CPU copy of the model for this request; the shared copy stays on the GPU for the
     next one, and the CPU copy is kept for the next out-of-memory error."""
     import torch
 
-    from models.device import on_cpu_after_gpu_oom
-    from models.registry import get_registry
+    from models.core.device import on_cpu_after_gpu_oom
+    from models.core.registry import get_registry
 
     model = load_model(model_id)
     if model is None:
@@ -205,8 +215,9 @@ def infer(model_id: str, wrap: Callable[[Any, str], W], run: Callable[[W], T]) -
         return None
 
 
-def image_input(key: str, default_sample: str = "cat (chelsea)") -> Image.Image | None:
-    """Pick an image: a bundled sample, an upload or the camera. Bad files become a message."""
+def image_input(key: str, sample: P.Choice) -> Image.Image | None:
+    """Pick an image: a bundled sample (`sample`, kept in the URL), an upload or the camera. Bad files become
+    a message."""
     source = st.segmented_control("Image", ["Sample", "Upload", "Camera"], default="Sample", key=f"{key}_source")
     if source == "Upload":
         upload = st.file_uploader("Upload an image", key=f"{key}_upload")
@@ -214,15 +225,12 @@ def image_input(key: str, default_sample: str = "cat (chelsea)") -> Image.Image 
     if source == "Camera":
         shot = st.camera_input("Take a picture", key=f"{key}_camera")
         return run_or_report(lambda: read_image(shot.getvalue())) if shot else None
-    names = list(SAMPLES)
-    url_state(f"{key}_sample", default_sample if default_sample in names else names[0])
-    name = st.selectbox("Sample photo", names, key=f"{key}_sample")
-    return sample_image(name)
+    return sample_image(st.selectbox("Sample photo", **bound(sample)))
 
 
 def how_it_works(explanation: str, model_ids: Sequence[str] = ()) -> None:
     """The expander at the bottom of every page: the technique in a few sentences, then model cards."""
-    from models.registry import get_registry
+    from models.core.registry import get_registry
 
     with st.expander("How it works", icon=":material/school:", expanded=presenter_mode()):
         st.markdown(explanation)
@@ -279,11 +287,11 @@ def sidebar_state() -> str:
 
 def _seed_display_settings() -> None:
     """Presenter mode and palette from the URL, once per session (then the sidebar widgets own them)."""
-    if PRESENT not in st.session_state:
-        st.session_state[PRESENT] = st.query_params.get(PRESENT, "").lower() in {"1", "true", "yes", "on"}
-    if PALETTE not in st.session_state:
-        wanted = st.query_params.get(PALETTE, "safe")
-        st.session_state[PALETTE] = wanted if wanted in disp.PALETTES else "safe"
+    for param in P.CHROME:
+        if param.key not in st.session_state:
+            st.session_state[param.key], notice = param.parse(st.query_params.get_all(param.key))
+            if notice:
+                _add_url_notice(notice)
 
 
 def current_display() -> disp.Display:
@@ -329,6 +337,8 @@ def page_chrome(page_path: str, wait_for_libraries: bool = True) -> None:
     # element stays the page's own (tests and the load benchmark look for it).
     st.sidebar.markdown(SMALL_SCREEN_CSS + (PRESENTER_CSS if presenter_mode() else ""), unsafe_allow_html=True)
     share_control(page_path)
+    _notice_slot.set(st.empty())
+    _draw_url_notices()
     if wait_for_libraries:
         wait_until_prepared()
 
@@ -347,11 +357,37 @@ def wait_until_prepared() -> None:
     bar.empty()
 
 
+def open_shared_view() -> None:
+    """A short link (`?view=<id>`, made by `link_query`) puts the stored view's query parameters into the
+    URL, before anything reads them; an unknown or expired id leaves the page as it is, with a notice.
+    Presenter mode and the palette in the link stay as they are."""
+    view_id = st.query_params.get_all(share_store.VIEW)[:1]
+    if not view_id or st.session_state.get("_opened_view") == view_id[0]:
+        return
+    st.session_state["_opened_view"] = view_id[0]
+    stored = share_store.load(view_id[0]) if re.fullmatch(r"[\w-]{1,64}", view_id[0]) else None
+    if stored is None:
+        days = share_store.LIFETIME_DAYS
+        _add_url_notice(f"`{share_store.VIEW}` named no stored view (stored views expire after {days} days unused)")
+        return
+    settings = {key: st.query_params.get_all(key) for key in (PRESENT, PALETTE) if key in st.query_params}
+    st.query_params.from_dict({**stored, **settings})
+
+
+def link_query(query: dict[str, list[str]]) -> dict[str, list[str]]:
+    """`query`, or when its link would be longer than LONGEST_LINK characters, the short id of the stored
+    query (`share_store`)."""
+    if len(urlencode(query, doseq=True)) <= LONGEST_LINK:
+        return query
+    return {share_store.VIEW: [share_store.save(query)]}
+
+
 def shared_query() -> dict[str, list[str]]:
     """The page's state as query parameters: the URL's, updated with the current value of every input
-    kept in the URL (`url_state`), which this run's widgets may have just changed. Presenter mode and
-    the palette stay out: they are the presenter's settings, not the view."""
-    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    kept in the URL (`bound`), which this run's widgets may have just changed. Presenter mode and
+    the palette stay out: they are the presenter's settings, not the view; so does a short link's id
+    (the state it stood for is in the parameters now)."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params if key != share_store.VIEW}
     for key in st.session_state.get(_URL_KEYS, ()):
         value = st.session_state.get(key)
         if isinstance(value, list):
@@ -372,7 +408,7 @@ def share_url(page_path: str) -> str:
         host = f"{st.get_option('server.address') or 'localhost'}:{st.get_option('server.port')}"
     scheme = "https" if headers.get("X-Forwarded-Proto", "").lower() == "https" else "http"
     path = "/".join(part for part in (st.get_option("server.baseUrlPath").strip("/"), page_path) if part)
-    query = urlencode(shared_query(), doseq=True)
+    query = urlencode(link_query(shared_query()), doseq=True)
     return f"{scheme}://{host}/{path}" + (f"?{query}" if query else "")
 
 

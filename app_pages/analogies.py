@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models.analogies import WordVectors, as_word_vectors, example_analogies, load_questions
-from models.analogies_bias import (
+import url_params as P
+from models.analogies.bias import (
     EQUALIZE_PAIRS,
     GENDER_PAIRS,
     OCCUPATIONS,
@@ -14,14 +14,14 @@ from models.analogies_bias import (
     equalize_pairs,
     occupation_projections,
 )
-from models.analogies_plots import ARITHMETIC_STEPS, analogy_figure, analogy_layout, bias_figure, evaluation_figure
-from models.analogies_train import ALGORITHMS, MAX_TEXT_CHARS, sample_corpus, train_word_vectors
-from models.errors import InputError
-from models.registry import get_registry
+from models.analogies.plots import ARITHMETIC_STEPS, analogy_figure, analogy_layout, bias_figure, evaluation_figure
+from models.analogies.train import ALGORITHMS, MAX_TEXT_CHARS, sample_corpus, train_word_vectors
+from models.analogies.vectors import WordVectors, as_word_vectors, example_analogies, load_questions
+from models.core.errors import InputError
+from models.core.registry import get_registry
 
 TRAINED = "analogies_trained"  # the session's own WordVectors
 SWITCH_TO_TRAINED = "analogies_switch_to_trained"
-VOCAB_LIMITS = [10_000, 30_000, 100_000, 300_000, 400_000]
 
 
 @st.cache_resource(show_spinner="Normalising the vectors…", max_entries=8)
@@ -45,7 +45,7 @@ ui.header(
 )
 
 # --- which vectors ---------------------------------------------------------------------------
-spec = ui.model_select("word-vectors", "Word vectors", key="analogies_model")
+spec = ui.choose_model(P.ANALOGIES_MODEL, "Word vectors")
 if spec is None:
     st.stop()
 trained: WordVectors | None = st.session_state.get(TRAINED)
@@ -88,31 +88,22 @@ with analogy_tab:
         key="analogy_example",
         on_change=use_example,
     )
-    ui.url_state("analogy_a", "man")
-    ui.url_state("analogy_b", "king")
-    ui.url_state("analogy_c", "woman")
-    ui.url_state("analogy_method", "3CosAdd")
-    ui.url_state("analogy_vocab", 400_000)
     left, middle, right = st.columns(3)
-    a = left.text_input("a", key="analogy_a")
-    b = middle.text_input("is to b", key="analogy_b")
-    c = right.text_input("as c is to ?", key="analogy_c")
+    a = left.text_input("a", **ui.bound(P.ANALOGY_A))
+    b = middle.text_input("is to b", **ui.bound(P.ANALOGY_B))
+    c = right.text_input("as c is to ?", **ui.bound(P.ANALOGY_C))
     with ui.secondary_controls("Method and vocabulary"):
         method_column, vocab_column = st.columns(2)
     method = method_column.radio(
         "Method",
-        ["3CosAdd", "3CosMul"],
-        key="analogy_method",
+        **ui.bound(P.ANALOGY_METHOD),
         horizontal=True,
         help="3CosAdd: the word closest to b − a + c. 3CosMul: the word close to b and c and far from a, "
         "multiplying similarities so no single one dominates (Levy & Goldberg, 2014).",
     )
-    if st.session_state["analogy_vocab"] not in VOCAB_LIMITS:
-        st.session_state["analogy_vocab"] = VOCAB_LIMITS[-1]
     vocab = vocab_column.select_slider(
         "Search the most frequent words",
-        VOCAB_LIMITS,
-        key="analogy_vocab",
+        **ui.bound(P.ANALOGY_VOCAB),
         format_func=lambda n: f"{n:,}",
         help="Rare words are noisy: searching only the most frequent ones often gives cleaner answers.",
     )
@@ -220,7 +211,7 @@ with evaluation_tab:
     limit_column, subset_column = st.columns(2)
     limit = limit_column.select_slider(
         "Vocabulary limit",
-        VOCAB_LIMITS,
+        P.VOCAB_LIMITS,
         value=300_000,
         format_func=lambda n: f"{n:,}",
         key="analogies_evaluation_vocab",

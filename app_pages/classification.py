@@ -8,9 +8,17 @@ import streamlit as st
 from PIL import Image
 
 import ui
-from models import display
-from models.classification import EfficientNetClassifier, as_image_classifier
-from models.classification_transfer import (
+import url_params as P
+from models.classification.classifier import EfficientNetClassifier, as_image_classifier
+from models.classification.plots import (
+    channel_pictures,
+    feature_grid,
+    filter_grid,
+    heatmap_stops,
+    overlay_heatmap,
+    tensor_picture,
+)
+from models.classification.transfer import (
     EXAMPLE_CLASSES,
     MAX_CLASSES,
     MIN_CLASSES,
@@ -20,16 +28,9 @@ from models.classification_transfer import (
     head_to_bytes,
     train_head,
 )
-from models.classification_viz import (
-    channel_pictures,
-    feature_grid,
-    filter_grid,
-    heatmap_stops,
-    overlay_heatmap,
-    tensor_picture,
-)
-from models.errors import InputError
-from models.images import read_image
+from models.core import display
+from models.core.errors import InputError
+from models.core.images import read_image
 
 NEW_MODEL = "cls_new_model"  # the session's classifier with a head trained on the user's classes
 NEW_LOSSES = "cls_new_losses"
@@ -55,8 +56,8 @@ ui.header(
     "A convolutional network names what it sees, Grad-CAM shows where it looked, and its features learn your classes.",
 )
 
-spec, classifier = ui.select_model("image-classification", "Model", "cls_model", as_image_classifier)
-image = ui.image_input("cls_image")
+spec, classifier = ui.choose_and_load_model(P.CLS_MODEL, "Model", as_image_classifier)
+image = ui.image_input("cls_image", P.CLS_IMAGE)
 if image is None:
     st.info("Pick a sample photo, upload an image or take a picture.")
     st.stop()
@@ -90,8 +91,7 @@ with predict_tab:
     st.markdown("#### Grad-CAM: where the evidence for a class is")
     choices = {index: f"{label} ({probability:.0%})" for label, index, probability in predictions}
     class_index = st.radio("Explain", list(choices), format_func=choices.get, horizontal=True, key="cls_explain")
-    ui.url_state("cls_opacity", 0.5)
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, step=0.05, key="cls_opacity")
+    opacity = st.slider("Heatmap opacity", **ui.bound(P.CLS_OPACITY))
     heatmap = ui.infer(spec.id, as_image_classifier, lambda model: model.gradcam(image, class_index))
     show_gradcam(image, heatmap, opacity)
 
@@ -105,10 +105,10 @@ with inside_tab:
     layers = classifier.layer_names()
     if layers:
         st.markdown("#### Feature maps of a layer")
-        ui.url_state("cls_layer", layers[len(layers) // 3])
-        if st.session_state["cls_layer"] not in layers:
-            st.session_state["cls_layer"] = layers[0]
-        layer = st.select_slider("Layer (input side → output side)", layers, key="cls_layer")
+        layer = st.select_slider(
+            "Layer (input side → output side)",
+            **ui.bound(P.CLS_LAYER.given(choices=tuple(layers), default=layers[len(layers) // 3])),
+        )
         maps = ui.infer(spec.id, as_image_classifier, lambda model: model.feature_maps(image, layer))
         if maps is not None:
             st.image(
@@ -195,7 +195,7 @@ with teach_tab:
             chart = alt.Chart(curve).mark_line().encode(x="step:Q", y="cross-entropy:Q").properties(height=200)
             st.altair_chart(display.style_chart(chart), width="stretch")  # larger type in presenter mode
         st.markdown(f"#### Try it: {', '.join(new_model.labels)}")
-        trial = ui.image_input("cls_try")
+        trial = ui.image_input("cls_try", P.CLS_TRY)
         if trial is not None:
             guess = ui.run_or_report(lambda: new_model.predict(trial, top_k=len(new_model.labels)))
             if guess is not None:

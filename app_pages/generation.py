@@ -9,12 +9,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models import display
+import url_params as P
 from models import generation as gen
-
-FAMILIES = {"Characters (RNN · LSTM · GRU)": "char-lm", "Transformer": "causal-lm"}
-DEFAULT_PROMPTS = {"char-lm": "HAMLET\nTo be, or not", "causal-lm": "The best way to learn a new language is"}
-DEFAULT_LENGTHS = {"char-lm": 300, "causal-lm": 60}
+from models.core import display
 
 
 def markdown_safe(text: str) -> str:
@@ -60,12 +57,6 @@ def run_generation(model_id: str, prompt: str, decoding: gen.Decoding, chat: boo
     return collected
 
 
-def choice_state(key: str, options: list[str]) -> None:
-    """`ui.url_state` for a choice widget, falling back to the first option when the URL names none of them."""
-    if ui.url_state(key, options[0]) not in options:
-        st.session_state[key] = options[0]
-
-
 def alternatives_chart(step: gen.Step) -> alt.Chart:
     """The likeliest next tokens: the model's probability and, when sampling, the decoding rule's (after
     temperature, top-k, top-p); the chosen token is marked."""
@@ -105,44 +96,35 @@ ui.header(
 )
 
 # ---- model
-choice_state("family", list(FAMILIES))
-family = st.segmented_control("Model kind", list(FAMILIES), key="family", required=True)
-task = FAMILIES[family]
-spec, lm = ui.select_model(task, "Model", f"model_{task}", gen.as_language_model)
+family = st.segmented_control("Model kind", **ui.bound(P.FAMILY), required=True)
+task = P.FAMILIES[family]
+spec, lm = ui.choose_and_load_model(P.GENERATION_MODEL[task], "Model", gen.as_language_model)
 
 # ---- inputs
 chat = False
 if lm.supports_chat:
-    choice_state("mode", ["Completion", "Chat"])
-    chat = st.segmented_control("Mode", ["Completion", "Chat"], key="mode", required=True) == "Chat"
+    chat = st.segmented_control("Mode", **ui.bound(P.CHAT_MODE), required=True) == "Chat"
     st.caption(
         "Chat wraps your message in the model's chat template, the conversation format it was tuned on; "
         "completion just continues your text."
     )
-ui.url_state(f"prompt_{task}", DEFAULT_PROMPTS[task])
 prompt = st.text_area(
     "Prompt" if not chat else "Your message",
-    key=f"prompt_{task}",
+    **ui.bound(P.PROMPT[task]),
     height=100,
     help="Empty is fine for a character model: it starts from its start-of-text symbol.",
 )
 
 with ui.secondary_controls("Decoding settings"):
     strategy_col, temperature_col, k_col, p_col = st.columns(4)
-    choice_state("strategy", ["sample", "greedy"])
-    strategy = strategy_col.radio("Decoding", ["greedy", "sample"], key="strategy", horizontal=True)
+    strategy = strategy_col.radio("Decoding", **ui.bound(P.STRATEGY), horizontal=True)
     sampling = strategy == "sample"
-    ui.url_state("temperature", 0.8)
-    temperature = temperature_col.slider("Temperature", 0.1, 2.0, step=0.05, key="temperature", disabled=not sampling)
-    ui.url_state("top_k", 0)
-    top_k = k_col.number_input("Top-k (0 = off)", 0, 1000, key="top_k", disabled=not sampling)
-    ui.url_state("top_p", 1.0)
-    top_p = p_col.slider("Top-p", 0.05, 1.0, step=0.05, key="top_p", disabled=not sampling)
+    temperature = temperature_col.slider("Temperature", **ui.bound(P.TEMPERATURE), disabled=not sampling)
+    top_k = k_col.number_input("Top-k (0 = off)", **ui.bound(P.TOP_K), disabled=not sampling)
+    top_p = p_col.slider("Top-p", **ui.bound(P.TOP_P), disabled=not sampling)
 length_col, seed_col, button_col = st.columns([2, 1, 1], vertical_alignment="bottom")
-ui.url_state(f"length_{task}", DEFAULT_LENGTHS[task])
-length = length_col.slider(f"New {lm.unit}s (at most)", 1, lm.max_new_tokens, key=f"length_{task}")
-ui.url_state("seed", 0)
-seed = seed_col.number_input("Seed", 0, 2**31 - 1, key="seed", help="The same seed gives the same text.")
+length = length_col.slider(f"New {lm.unit}s (at most)", **ui.bound(P.LENGTH[task].given(high=lm.max_new_tokens)))
+seed = seed_col.number_input("Seed", **ui.bound(P.SEED), help="The same seed gives the same text.")
 clicked = button_col.button("Generate", type="primary", key="generate", icon=":material/play_arrow:")
 decoding = gen.Decoding(strategy, temperature, int(top_k), top_p, int(length), int(seed))
 

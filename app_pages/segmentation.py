@@ -10,19 +10,17 @@ import streamlit as st
 from PIL import Image
 
 import ui
-from models import segmentation as seg
-from models import segmentation_instances as inst
-from models import segmentation_instances_viz as inst_viz
-from models.classification import ImageClassifier, as_image_classifier
-from models.classification_viz import overlay_heatmap
-from models.images import SAMPLES, read_image, sample_image
-from models.segmentation_instance_shapes import CLASS_NAMES as SHAPE_CLASSES
-from models.segmentation_instance_shapes import Scene, heavy_overlap_scene, page_scene
-from models.segmentation_mask_rcnn import RPN_STRIDES
-from models.segmentation_shapes import CLASS_NAMES, synthetic_sample
-from models.unet import TrainConfig, UNet, UNetTrainer, architecture_dot
-
-MODES = ["Person", "U-Net", "Object", "Instances (Mask R-CNN)"]
+import url_params as P
+from models.classification.classifier import ImageClassifier, as_image_classifier
+from models.classification.plots import overlay_heatmap
+from models.core.images import read_image, sample_image
+from models.segmentation import instances as inst
+from models.segmentation import instances_plots as inst_viz
+from models.segmentation import segmenter as seg
+from models.segmentation.instance_shapes import CLASS_NAMES as SHAPE_CLASSES
+from models.segmentation.instance_shapes import Scene, heavy_overlap_scene, page_scene
+from models.segmentation.shapes import CLASS_NAMES, synthetic_sample
+from models.segmentation.unet import TrainConfig, UNet, UNetTrainer, architecture_dot
 
 ui.header(
     "Segmentation",
@@ -30,8 +28,7 @@ ui.header(
     "learn shapes, turn a classifier's attention into an object mask, and tell every single object apart "
     "with a Mask R-CNN.",
 )
-ui.url_state("seg_mode", MODES[0])
-mode = st.segmented_control("Mode", MODES, key="seg_mode", required=True) or MODES[0]
+mode = st.segmented_control("Mode", **ui.bound(P.SEG_MODE), required=True) or P.SEG_MODE.default
 
 
 def swatch(colour: str) -> str:
@@ -74,20 +71,18 @@ def image_digest(image: Image.Image) -> str:
 
 
 def person_mode() -> list[str]:
-    spec = ui.model_select("segmentation", "Segmentation model", key="seg_model")
+    spec = ui.choose_model(P.SEG_MODEL, "Segmentation model")
     if spec is None:
         return []
     left, right = st.columns([1, 1])
     with left:
-        image = ui.image_input("seg", default_sample="astronaut")
+        image = ui.image_input("seg", P.SEG_IMAGE)
     if image is None:
         st.info("Pick a sample, upload a photo or take a picture.")
         return [spec.id]
     with right:
-        ui.url_state("seg_opacity", 0.6)
-        opacity = st.slider("Mask opacity", 0.0, 1.0, step=0.05, key="seg_opacity")
-        ui.url_state("seg_threshold", 0.5)
-        threshold = st.slider("Threshold", 0.05, 0.95, step=0.05, key="seg_threshold")
+        opacity = st.slider("Mask opacity", **ui.bound(P.SEG_OPACITY))
+        threshold = st.slider("Threshold", **ui.bound(P.SEG_THRESHOLD))
     result = ui.infer(spec.id, seg.as_segmenter, lambda segmenter: segmenter.segment(image, threshold))
     if result is None:
         return [spec.id]
@@ -104,19 +99,15 @@ def person_mode() -> list[str]:
     show_mask(result, "person", "mask.png")
 
     st.subheader("Background effects")
-    ui.url_state("seg_effect", "blur")
-    effect = st.segmented_control("New background", ["blur", "colour", "image"], key="seg_effect", required=True)
+    effect = st.segmented_control("New background", **ui.bound(P.SEG_EFFECT), required=True)
     if effect == "colour":
         colour = st.color_picker("Colour", "#2e7d32", key="seg_colour")
         background = seg.solid_background(image, colour)
     elif effect == "image":
-        names = list(SAMPLES)
-        ui.url_state("seg_background", "rocket")
-        other = st.selectbox("Background photo", names, key="seg_background")
+        other = st.selectbox("Background photo", **ui.bound(P.SEG_BACKGROUND))
         background = seg.fitted_background(image, sample_image(other))
     else:
-        ui.url_state("seg_blur", 12)
-        radius = st.slider("Blur radius", 2, 40, key="seg_blur")
+        radius = st.slider("Blur radius", **ui.bound(P.SEG_BLUR))
         background = seg.blurred_background(image, radius)
     composite_column, cutout_column = st.columns(2)
     composite_column.image(
@@ -160,8 +151,7 @@ def unet_mode() -> list[str]:
     )
 
     st.subheader("Train it")
-    ui.url_state("seg_steps", config.steps)
-    steps = st.slider("Training steps", 20, 1500, step=20, key="seg_steps")
+    steps = st.slider("Training steps", **ui.bound(P.SEG_STEPS.given(default=config.steps)))
     trainer: UNetTrainer | None = st.session_state.get("seg_trainer")
     if st.button("Train a fresh U-Net", type="primary", icon=":material/play_arrow:", key="seg_train"):
         trainer = UNetTrainer(TrainConfig(steps=steps))
@@ -245,10 +235,10 @@ def cached_grabcut(digest: str, threshold: float, _image: Image.Image, _heatmap:
 
 
 def object_mode() -> list[str]:
-    spec = ui.model_select("image-classification", "Classifier", key="seg_classifier")
+    spec = ui.choose_model(P.SEG_CLASSIFIER, "Classifier")
     if spec is None:
         return []
-    image = ui.image_input("seg_object", default_sample="cat (chelsea)")
+    image = ui.image_input("seg_object", P.SEG_OBJECT_IMAGE)
     if image is None:
         st.info("Pick a sample, upload a photo or take a picture.")
         return [spec.id]
@@ -262,8 +252,7 @@ def object_mode() -> list[str]:
     st.markdown(
         f"**Top class: {label}** ({probability:.0%}); then " + ", ".join(f"{name} ({p:.0%})" for name, _, p in top[1:])
     )
-    ui.url_state("seg_cam_threshold", 0.5)
-    threshold = st.slider("Heatmap threshold", 0.1, 0.9, step=0.05, key="seg_cam_threshold")
+    threshold = st.slider("Heatmap threshold", **ui.bound(P.SEG_CAM_THRESHOLD))
     steps = ui.run_or_report(lambda: cached_grabcut(image_digest(image), threshold, image, heatmap))
     columns = st.columns(3)
     columns[0].image(overlay_heatmap(image, heatmap, 0.5), caption=f"1 · Grad-CAM for '{label}'")
@@ -285,8 +274,7 @@ def object_mode() -> list[str]:
 
 # --- Instances mode (Mask R-CNN) ------------------------------------------------------------------
 
-SCENES = ["Random scene", "Heavy overlap", "Upload"]
-STAGES = ["1 · Anchors", "2 · Proposals", "3 · NMS", "4 · Detections", "5 · Masks"]
+STAGES = P.SEG_STAGES
 UPLOAD_NOTE = (
     "The default model knows only flat circles, squares, triangles and stars: on a photo it finds shapes or "
     "nothing. For real photos, add a transformers instance-segmentation model (e.g. Mask2Former) in "
@@ -294,11 +282,10 @@ UPLOAD_NOTE = (
 )
 
 
-@st.cache_data(show_spinner="Running the backbone, the RPN and the box head…", max_entries=32)
-def cached_stages(model_id: str, digest: str, _image: Image.Image, _segmenter: inst.MaskRCNNSegmenter):
+@st.cache_resource(show_spinner="Running the backbone, the RPN and the box head…", max_entries=32)
+def cached_stages(model_id: str, digest: str, _image: Image.Image, _segmenter) -> inst.StagedImage:
     """The expensive part of Mask R-CNN, once per image: the sliders only redo the post-processing."""
-    x, frame = _segmenter.preprocess(_image)
-    return _segmenter.forward(x), frame
+    return _segmenter.stages(_image)
 
 
 @st.cache_data(show_spinner="Finding instances…", max_entries=32)
@@ -312,8 +299,7 @@ def new_scene_seed() -> None:
 
 def instance_scene() -> tuple[Image.Image | None, Scene | None]:
     """The picture to segment and, for generated scenes, the truth behind it."""
-    ui.url_state("seg_scene", SCENES[0])
-    source = st.segmented_control("Scene", SCENES, key="seg_scene", required=True) or SCENES[0]
+    source = st.segmented_control("Scene", **ui.bound(P.SEG_SCENE), required=True) or P.SEG_SCENE.default
     if source == "Upload":
         st.caption(UPLOAD_NOTE)
         upload = st.file_uploader("Upload an image", key="seg_scene_upload")
@@ -321,9 +307,8 @@ def instance_scene() -> tuple[Image.Image | None, Scene | None]:
     if source == "Heavy overlap":
         scene = heavy_overlap_scene()
     else:
-        ui.url_state("seg_scene_seed", 1)
         left, right = st.columns([3, 1], vertical_alignment="bottom")
-        left.number_input("Scene seed", 0, 1_000_000_000, key="seg_scene_seed")
+        left.number_input("Scene seed", **ui.bound(P.SEG_SCENE_SEED))
         right.button("New random scene", icon=":material/casino:", key="seg_scene_new", on_click=new_scene_seed)
         scene = page_scene(st.session_state["seg_scene_seed"])
     return Image.fromarray(scene.image), scene
@@ -334,45 +319,41 @@ def count_text(names: list[str]) -> str:
     return ", ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in counts.items()) or "nothing"
 
 
-def anchors_stage(segmenter: inst.MaskRCNNSegmenter, stages, frame: inst.Frame, detections) -> None:
-    config = segmenter.net.config
-    levels = list(range(len(RPN_STRIDES)))
-    best = detections.boxes[0].tolist() if len(detections.boxes) else [112, 112, 144, 144]
+def anchors_stage(staged: inst.StagedImage, detections) -> None:
+    config, strides, side = staged.config, staged.strides, staged.config.image_size
+    levels = list(range(len(strides)))
+    middle = [side * 7 / 16, side * 7 / 16, side * 9 / 16, side * 9 / 16]  # a box in the middle, when none was found
+    best = detections.boxes[0].tolist() if len(detections.boxes) else middle
     best_size = ((best[2] - best[0]) * (best[3] - best[1])) ** 0.5
     nearest = min(levels, key=lambda level: abs(np.log(best_size / config.anchor_sizes[level][0])))
-    ui.url_state("seg_anchor_level", nearest)
-    ui.url_state("seg_anchor_x", round((best[0] + best[2]) / 2))
-    ui.url_state("seg_anchor_y", round((best[1] + best[3]) / 2))
     picture_column, table_column = st.columns([3, 2])
     with table_column:
         level = st.selectbox(
             "Pyramid level",
-            levels,
-            key="seg_anchor_level",
-            format_func=lambda i: f"P{i + 3}: stride {RPN_STRIDES[i]}, anchors {config.anchor_sizes[i]} px",
+            **ui.bound(P.SEG_ANCHOR_LEVEL.given(choices=tuple(levels), default=nearest)),
+            format_func=lambda i: f"P{i + 3}: stride {strides[i]}, anchors {config.anchor_sizes[i]} px",
         )
-        x = st.slider("Location x", 0, 255, key="seg_anchor_x")
-        y = st.slider("Location y", 0, 255, key="seg_anchor_y")
-        picture, rows = inst_viz.anchors_picture(frame.canvas, stages, config, level, x, y)
+        x_param = P.SEG_ANCHOR_X.given(default=round((best[0] + best[2]) / 2), high=side - 1)
+        y_param = P.SEG_ANCHOR_Y.given(default=round((best[1] + best[3]) / 2), high=side - 1)
+        x = st.slider("Location x", **ui.bound(x_param))
+        y = st.slider("Location y", **ui.bound(y_param))
+        picture, rows = inst_viz.anchors_picture(staged.frame.canvas, staged.stages, config, level, x, y)
         st.dataframe(pd.DataFrame(rows), hide_index=True)
     picture_column.image(
         picture,
         caption=f"Anchors of the P{level + 3} cell at ({x}, {y}); the dots are every cell centre of this level",
     )
-    total = sum(len(a) for a in stages.anchors)
     st.caption(
         f"Every cell of P3–P6 holds {config.anchors_per_cell} anchors: {len(config.anchor_sizes[level])} sizes × "
-        f"{len(config.aspect_ratios)} aspect ratios, {total:,} in all. The RPN scores each one (objectness) and "
-        "predicts how to shift and stretch it onto an object."
+        f"{len(config.aspect_ratios)} aspect ratios, {staged.anchor_count:,} in all. The RPN scores each one "
+        "(objectness) and predicts how to shift and stretch it onto an object."
     )
 
 
 def proposals_stage(stages, canvas: Image.Image) -> tuple[int, int]:
-    ui.url_state("seg_proposals", 20)
-    ui.url_state("seg_proposals_nms", True)
     left, right = st.columns(2)
-    count = left.slider("Proposals drawn", 5, 100, step=5, key="seg_proposals")
-    after = right.toggle("After the RPN's NMS", key="seg_proposals_nms")
+    count = left.slider("Proposals drawn", **ui.bound(P.SEG_PROPOSALS))
+    after = right.toggle("After the RPN's NMS", **ui.bound(P.SEG_PROPOSALS_NMS))
     boxes, scores = (
         (stages.proposals, stages.proposal_scores) if after else (stages.candidates, stages.candidate_scores)
     )
@@ -417,7 +398,7 @@ def show_instances(found: inst.Instances) -> None:
 
 
 def instances_mode() -> list[str]:
-    spec = ui.model_select("instance-segmentation", "Instance segmentation model", key="seg_instance_model")
+    spec = ui.choose_model(P.SEG_INSTANCE_MODEL, "Instance segmentation model")
     if spec is None:
         return []
     image, scene = instance_scene()
@@ -426,31 +407,24 @@ def instances_mode() -> list[str]:
         return [spec.id]
     with ui.secondary_controls("Thresholds"):
         left, right = st.columns(2)
-        ui.url_state("seg_score", 0.5)
-        score = left.slider(
-            "Score threshold", 0.05, 0.95, step=0.05, key="seg_score", help="Detections scoring less are dropped."
-        )
-        ui.url_state("seg_nms_iou", 0.5)
+        score = left.slider("Score threshold", **ui.bound(P.SEG_SCORE), help="Detections scoring less are dropped.")
         iou = right.slider(
             "NMS IoU threshold",
-            0.1,
-            0.95,
-            step=0.05,
-            key="seg_nms_iou",
+            **ui.bound(P.SEG_NMS_IOU),
             help="Of two same-class boxes overlapping more than this, NMS keeps only the better one.",
         )
     digest = image_digest(image)
 
     def run(segmenter):
         if isinstance(segmenter, inst.MaskRCNNSegmenter):
-            stages, frame = cached_stages(spec.id, digest, image, segmenter)
-            return (segmenter, stages, frame, *segmenter.postprocess(stages, frame, score, iou))
-        return segmenter, None, None, cached_instances(spec.id, digest, score, iou, image, segmenter), None
+            staged = cached_stages(spec.id, digest, image, segmenter)
+            return (staged, *staged.finish(score, iou))
+        return None, cached_instances(spec.id, digest, score, iou, image, segmenter), None
 
     result = ui.infer(spec.id, inst.as_instance_segmenter, run)
     if result is None:
         return [spec.id]
-    segmenter, stages, frame, found, detections = result
+    staged, found, detections = result
     found_names = [found.class_names[c] for c in found.classes]
     summary = f"**Found {len(found)} instance{'s' if len(found) != 1 else ''}**: {count_text(found_names)}."
     if scene is not None:
@@ -458,30 +432,29 @@ def instances_mode() -> list[str]:
         summary += f" The scene holds {len(scene.classes)}: {truth}."
     st.markdown(summary)
     st.caption("Time: " + " · ".join(f"{name} {1000 * value:.0f} ms" for name, value in found.seconds.items()))
-    if stages is None:
+    if staged is None:
         st.info(f"{spec.name} predicts a set of masks directly: no anchors, proposals or NMS to show.")
         st.image(inst_viz.detections_picture(found), caption="Detections: class and score")
         show_instances(found)
         return [spec.id]
     with ui.main_result():
-        ui.url_state("seg_all_stages", False)
-        every = st.toggle("Show all stages at once", key="seg_all_stages")
-        ui.url_state("seg_stage", STAGES[-1])
-        shown = STAGES if every else [st.select_slider("Stage", STAGES, key="seg_stage")]
+        every = st.toggle("Show all stages at once", **ui.bound(P.SEG_ALL_STAGES))
+        shown = STAGES if every else [st.select_slider("Stage", **ui.bound(P.SEG_STAGE))]
         for stage in shown:
             st.subheader(stage)
             if stage == STAGES[0]:
-                anchors_stage(segmenter, stages, frame, detections)
+                anchors_stage(staged, detections)
             elif stage == STAGES[1]:
-                scored, kept = proposals_stage(stages, frame.canvas)
+                scored, kept = proposals_stage(staged.stages, staged.frame.canvas)
+                config = staged.config
                 st.caption(
-                    f"Each level's {segmenter.net.config.pre_nms[1]} best-scoring anchors, shifted by their deltas: "
-                    f"{scored} boxes; the RPN's NMS (IoU {segmenter.net.config.rpn_nms_iou}) keeps at most "
-                    f"{segmenter.net.config.post_nms[1]}, here {kept}. Those go to the box head."
+                    f"Each level's {config.pre_nms[1]} best-scoring anchors, shifted by their deltas: "
+                    f"{scored} boxes; the RPN's NMS (IoU {config.rpn_nms_iou}) keeps at most "
+                    f"{config.post_nms[1]}, here {kept}. Those go to the box head."
                 )
             elif stage == STAGES[2]:
                 st.image(
-                    inst_viz.nms_picture(frame.canvas, detections, found.class_names),
+                    inst_viz.nms_picture(staged.frame.canvas, detections, found.class_names),
                     caption="Grey: the candidates; in their class's colour: what NMS keeps",
                 )
                 st.caption(
@@ -491,7 +464,7 @@ def instances_mode() -> list[str]:
                 )
             elif stage == STAGES[3]:
                 st.image(inst_viz.detections_picture(found), caption="Final detections: class, score and box")
-                class_legend(found.class_names[1:], inst_viz.class_colours(found.class_names)[1:])
+                class_legend(found.class_names[1:], seg.palette(len(found.class_names))[1:])
                 st.caption(
                     "For each proposal the box head gives a probability per class and a refined box per class; "
                     "these are the refined boxes that passed the threshold and NMS, with their class probability."

@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models import display
+import url_params as P
 from models import sentiment as sm
-from models.registry import get_registry
+from models.core import display
+from models.core.registry import get_registry
 
-DEFAULT_TEXT = "Not bad at all: the cast is great, even if the plot is a bit of a mess."
 DEFAULT_LINES = "A triumph from start to finish.\nTwo hours I will never get back.\nNot bad at all."
 BATCH_RESULT = "sentiment_batch_result"
 
@@ -50,8 +50,7 @@ sentence_tab, batch_tab, compare_tab = st.tabs(["One sentence", "Batch", "Compar
 
 # --- one sentence: every model's verdict, then why ------------------------------------------------
 with sentence_tab:
-    ui.url_state("sentiment_text", DEFAULT_TEXT)
-    raw = st.text_area("Text to analyse", key="sentiment_text", height=90, max_chars=sm.MAX_CHARS * 10)
+    raw = st.text_area("Text to analyse", **ui.bound(P.SENTIMENT_TEXT.given(max_chars=sm.MAX_CHARS * 10)), height=90)
     prepared = ui.run_or_report(lambda: sm.prepare_text(raw))
     if prepared is not None:
         for notice in prepared.notices:
@@ -116,9 +115,8 @@ with sentence_tab:
 
 # --- batch: many texts through one model ----------------------------------------------------------
 with batch_tab:
-    spec = ui.model_select("text-classification", "Model for the batch", key="sentiment_batch_model")
-    ui.url_state("sentiment_batch_source", "Paste lines")
-    source = st.radio("Texts", ["Paste lines", "Upload a CSV"], key="sentiment_batch_source", horizontal=True)
+    spec = ui.choose_model(P.SENTIMENT_BATCH_MODEL, "Model for the batch")
+    source = st.radio("Texts", **ui.bound(P.SENTIMENT_BATCH_SOURCE), horizontal=True)
     texts: list[str] | None = None
     if source == "Paste lines":
         pasted = st.text_area("One text per line", DEFAULT_LINES, height=120, key="sentiment_batch_lines")

@@ -6,17 +6,17 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models import text_basics as tb
-from models import text_basics_entities as te
-from models import text_basics_taggers as tg
-from models import text_basics_tokens as tt
-from models.paths import extra_file
-from models.registry import get_registry
+import url_params as P
+from models.core.paths import extra_file
+from models.core.registry import get_registry
+from models.core.text import cut_text
+from models.text_basics import entities as te
+from models.text_basics import pipeline as tb
+from models.text_basics import taggers as tg
+from models.text_basics import tokens as tt
 
-TEXT = "text_basics_text"
+TEXT = P.TEXT_BASICS_TEXT.key
 CUT_NOTICE = "text_basics_cut_notice"
-TABS = ["Tokens", "Stems and lemmas", "Part of speech", "Entities", "Parse", "Sentences"]
-BPE_SOURCES = ["Hamlet", "Paste text", "Upload a .txt"]
 
 
 # --- shared, once per server: tokenizers, trained taggers, the entity rules --------------------------
@@ -49,7 +49,7 @@ def trained_bpe(text: str, vocab_size: int) -> tt.TrainedBPE:
 # --- the text -------------------------------------------------------------------------------------
 def cut_long_text() -> None:
     """Keep the box itself within the page's limit (1 MB pasted or in a link is cut), with a notice."""
-    text, notice = tb.cut_text(st.session_state.get(TEXT) or "")
+    text, notice = cut_text(st.session_state.get(TEXT) or "", tb.MAX_CHARS)
     if notice:
         st.session_state[TEXT] = text
         st.session_state[CUT_NOTICE] = notice
@@ -63,20 +63,6 @@ def use_example() -> None:
 
 def use_telling_examples() -> None:
     st.session_state[TEXT] = tb.EXAMPLES["Stems and lemmas"]
-
-
-def url_choice(key: str, default, options: list) -> None:
-    """`ui.url_state` for a widget with fixed options: a value from a hand-edited link that is not among
-    them (the widget would refuse it) falls back to the default; numbers are clamped to the range."""
-    value = ui.url_state(key, default)
-    if isinstance(default, list):
-        valid = [item for item in value if item in options]
-        if valid != value:
-            st.session_state[key] = valid
-    elif isinstance(default, int) and not isinstance(default, bool):
-        st.session_state[key] = min(max(value, options[0]), options[-1])
-    elif value not in options:
-        st.session_state[key] = default
 
 
 def highlight_differences(table: pd.DataFrame, columns: list[str], reference: str, colour: str) -> pd.DataFrame:
@@ -96,14 +82,14 @@ ui.header(
 registry = get_registry()
 pipelines = registry.list("spacy-pipeline")
 if len(pipelines) > 1:
-    spec = ui.model_select("spacy-pipeline", "spaCy pipeline", key="text_basics_pipeline")
+    spec = ui.choose_model(P.TEXT_BASICS_PIPELINE, "spaCy pipeline")
 else:
     spec = pipelines[0] if pipelines else None
 if spec is None:
     st.stop()
 nlp = ui.require_model(spec.id)
 
-ui.url_state(TEXT, tb.DEFAULT_TEXT)
+text_widget = ui.bound(P.TEXT_BASICS_TEXT.given(default=tb.DEFAULT_TEXT))
 cut_long_text()
 left, right = st.columns([4, 1])
 with right:
@@ -116,7 +102,7 @@ with right:
         on_change=use_example,
     )
 with left:
-    st.text_area("Text", key=TEXT, height=110, on_change=cut_long_text)
+    st.text_area("Text", **text_widget, height=110, on_change=cut_long_text)
 if st.session_state.get(CUT_NOTICE):
     st.info(st.session_state.pop(CUT_NOTICE), icon=":material/content_cut:")
 prepared = ui.run_or_report(lambda: tb.prepare_text(st.session_state[TEXT]))
@@ -127,7 +113,9 @@ for notice in prepared.notices:
     st.info(notice, icon=":material/info:")
 text = prepared.text
 doc = nlp(text)
-tabs = dict(zip(TABS, st.tabs(TABS, key="text_basics_tab", bind="query-params"), strict=True))
+tabs = dict(
+    zip(P.TEXT_BASICS_TABS, st.tabs(P.TEXT_BASICS_TABS, key=P.TEXT_BASICS_TAB.key, bind="query-params"), strict=True)
+)
 
 # --- tokens ---------------------------------------------------------------------------------------
 if tabs["Tokens"].open:
@@ -136,11 +124,10 @@ if tabs["Tokens"].open:
             subword = subword_tokenizers()
         for name, reason in subword.unavailable.items():
             st.warning(f"{name} is not available: {reason}", icon=":material/warning:")
-        url_choice("text_basics_tokenizers", tt.TOKENIZER_NAMES, tt.TOKENIZER_NAMES)
-        ui.url_state("text_basics_ids", False)
+        names = tuple(tt.TOKENIZER_NAMES)
         with ui.secondary_controls("Tokenizers and ids"):
-            chosen = st.multiselect("Tokenizers", tt.TOKENIZER_NAMES, key="text_basics_tokenizers")
-            show_ids = st.toggle("Show each token's id under it (hover a token to see it too)", key="text_basics_ids")
+            chosen = st.multiselect("Tokenizers", **ui.bound(P.TOKENIZERS.given(choices=names, default=names)))
+            show_ids = st.toggle("Show each token's id under it (hover a token to see it too)", **ui.bound(P.SHOW_IDS))
         if not chosen:
             st.info("Pick at least one tokenizer.", icon=":material/info:")
         results = tt.tokenize_all(text, doc, subword, [n for n in tt.TOKENIZER_NAMES if n in chosen])
@@ -174,10 +161,8 @@ if tabs["Tokens"].open:
             "Byte-pair encoding starts from the 256 bytes and keeps merging the most frequent neighbouring pair "
             "into a new token, until the vocabulary is as large as you ask."
         )
-        url_choice("text_basics_bpe_source", BPE_SOURCES[0], BPE_SOURCES)
-        source = st.segmented_control("Training text", BPE_SOURCES, key="text_basics_bpe_source") or BPE_SOURCES[0]
-        url_choice("text_basics_bpe_vocab", 500, [260, 5_000])
-        vocab_size = st.slider("Vocabulary size", 260, 5_000, step=20, key="text_basics_bpe_vocab")
+        source = st.segmented_control("Training text", **ui.bound(P.BPE_SOURCE)) or P.BPE_SOURCE.default
+        vocab_size = st.slider("Vocabulary size", **ui.bound(P.BPE_VOCAB))
         corpus = None
         if source == "Hamlet":
             corpus = ui.run_or_report(hamlet)
@@ -264,8 +249,7 @@ modern pipelines prefer lemmas, and subword models skip both.
 # --- part of speech --------------------------------------------------------------------------------
 if tabs["Part of speech"].open:
     with tabs["Part of speech"]:
-        ui.url_state("text_basics_fine_tags", False)
-        fine = st.toggle("Fine-grained (Penn Treebank) tags instead of universal ones", key="text_basics_fine_tags")
+        fine = st.toggle("Fine-grained (Penn Treebank) tags instead of universal ones", **ui.bound(P.FINE_TAGS))
         st.html(tb.pos_chips_html(doc, fine=fine))
         with st.expander("What the tags mean"):
             st.html(tb.pos_legend_html(sorted({t.tag_ if fine else t.pos_ for t in doc if not t.is_space})))
@@ -314,8 +298,7 @@ if tabs["Part of speech"].open:
         st.markdown("**Your text, tagged by each** (cells that differ from spaCy are red)")
         words = [t.text for t in doc if not t.is_space]
         tags = tg.tag_table(words, comparison.taggers, [t.pos_ for t in doc if not t.is_space])
-        ui.url_state("text_basics_disagreements", False)
-        if st.toggle("Only the words where they disagree", key="text_basics_disagreements"):
+        if st.toggle("Only the words where they disagree", **ui.bound(P.DISAGREEMENTS)):
             tags = tags[tags["disagree"]]
         names = [t.name for t in comparison.taggers]
         st.dataframe(
@@ -403,17 +386,10 @@ if tabs["Parse"].open:
     with tabs["Parse"]:
         options = st.columns(3)
         flags = {}
-        for column, (key, label, default) in zip(
-            options,
-            [
-                ("text_basics_compact", "Compact", True),
-                ("text_basics_collapse_punct", "Collapse punctuation", True),
-                ("text_basics_merge_phrases", "Merge noun phrases", False),
-            ],
-            strict=True,
+        for column, param, label in zip(
+            options, P.PARSE_FLAGS, ["Compact", "Collapse punctuation", "Merge noun phrases"], strict=True
         ):
-            ui.url_state(key, default)
-            flags[key] = column.toggle(label, key=key)
+            flags[param.key] = column.toggle(label, **ui.bound(param))
         if not doc.has_annotation("DEP"):
             st.info("This pipeline has no dependency parser.", icon=":material/info:")
         else:

@@ -4,18 +4,20 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models.registry import ModelSpec
-from models.translation import MAX_BEAM_WIDTH, Translation, Translator, as_translator, sentence_bleu
-from models.translation_baselines import (
+import url_params as P
+from models.core.specs import ModelSpec
+from models.translation.baselines import (
     APERTIUM_MISSING,
     apertium_mode,
     apertium_sentence,
     comparison_rows,
     score_translator,
 )
-from models.translation_ibm1 import NULL, words
-from models.translation_plots import attention_heatmap, attention_matrix, beam_tree
-from models.translation_replay import beams_at, steps_taken
+from models.translation.ibm1 import NULL, words
+from models.translation.plots import attention_heatmap, attention_matrix, beam_tree
+from models.translation.replay import beams_at, steps_taken
+from models.translation.scores import sentence_bleu
+from models.translation.translator import MAX_BEAM_WIDTH, Translation, Translator, as_translator
 
 ui.header(
     "Translation",
@@ -24,44 +26,34 @@ ui.header(
     "Below it, the same sentence by hand-written rules and word statistics.",
 )
 
-spec, translator = ui.select_model("translation", "Model", "tr_model", as_translator)
-
-text_key = f"tr_text_{spec.id.replace(':', '_').replace('/', '_')}"  # one remembered sentence per model
-ui.url_state(text_key, translator.examples[0])
+spec, translator = ui.choose_and_load_model(P.TR_MODEL, "Model", as_translator)
+text_param = P.translation_text(spec.id).given(default=translator.examples[0])
 
 
 def use_example() -> None:
     if st.session_state.get("tr_example"):
-        st.session_state[text_key] = st.session_state["tr_example"]
+        st.session_state[text_param.key] = st.session_state["tr_example"]
 
 
 st.pills("Examples", translator.examples, key="tr_example", on_change=use_example)
-text = st.text_area(f"{translator.source_language} → {translator.target_language}", key=text_key, height=80)
+text = st.text_area(f"{translator.source_language} → {translator.target_language}", **ui.bound(text_param), height=80)
 columns = st.columns(2)
-ui.url_state("tr_method", "beam")
 method = columns[0].segmented_control(
-    "Decoding", ["greedy", "beam"], key="tr_method", format_func={"greedy": "Greedy", "beam": "Beam search"}.get
+    "Decoding", **ui.bound(P.TR_METHOD), format_func={"greedy": "Greedy", "beam": "Beam search"}.get
 )
-method = method or "beam"
-ui.url_state("tr_width", 5)
-width = columns[1].slider("Beam width", 1, MAX_BEAM_WIDTH, key="tr_width", disabled=method == "greedy")
-ui.url_state("tr_alpha", 1.0)
-ui.url_state("tr_max_len", 0)
-ui.url_state("tr_reference", "")
+method = method or P.TR_METHOD.default
+width = columns[1].slider("Beam width", **ui.bound(P.TR_WIDTH.given(high=MAX_BEAM_WIDTH)), disabled=method == "greedy")
 with ui.secondary_controls("Length penalty, output length, reference"):
     columns = st.columns(2)
     alpha = columns[0].slider(
         "Length penalty α",
-        0.0,
-        2.0,
-        step=0.1,
-        key="tr_alpha",
+        **ui.bound(P.TR_ALPHA),
         help="Hypotheses are ranked by log P / length^α: 0 favours short outputs, 1 ranks by mean log P per token.",
     )
-    max_len = columns[1].number_input(
-        "Max output tokens (0 = automatic)", min_value=0, max_value=300, step=5, key="tr_max_len"
+    max_len = columns[1].number_input("Max output tokens (0 = automatic)", **ui.bound(P.TR_MAX_LEN))
+    reference = st.text_input(
+        "Reference translation (optional: scores each hypothesis with BLEU)", **ui.bound(P.TR_REFERENCE)
     )
-    reference = st.text_input("Reference translation (optional: scores each hypothesis with BLEU)", key="tr_reference")
 
 
 def run(model: Translator) -> tuple[Translation, Translation]:
@@ -139,7 +131,7 @@ def draw_search_step(step: int) -> None:
         table_column.caption(caption)
         frame = pd.DataFrame(
             {
-                "prefix": [translator.detokenize(r.tokens) or "·" for r in rows],
+                "prefix": [result.prefix_texts[r.node] or "·" for r in rows],
                 "log P": [round(r.log_prob, 3) for r in rows],
                 "score": [round(r.score, 3) for r in rows],
             }
@@ -225,12 +217,14 @@ if compare:
         verses = 100
         if st.button(f"Score {spec.name} on the first {verses} test verses (beam 5)", key="tr_score"):
             bar = st.progress(0.0, text="Translating the test verses…")
-            scored[spec.id] = ui.run_or_report(
-                lambda: score_translator(
-                    lambda source: translator.translate(source, "beam", beam_width=5).best.text,
+            scored[spec.id] = ui.infer(
+                spec.id,
+                as_translator,
+                lambda model: score_translator(
+                    lambda source: model.translate(source, "beam", beam_width=5).best.text,
                     verses,
                     lambda done, total: bar.progress(done / total, text=f"Translated {done} of {total} verses…"),
-                )
+                ),
             )
             bar.empty()
         if scored.get(spec.id):
