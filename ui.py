@@ -34,6 +34,7 @@ T = TypeVar("T")
 W = TypeVar("W")
 _URL_KEYS = "_url_keys"
 _URL_NOTICES = "_url_notices"  # what this page could not use from its link, shown under the Share control
+_OPENED_VIEW = "_opened_view"  # the short link this session opened: (its id, the query parameters it stood for)
 PRESENT = P.PRESENT.key  # the presenter-mode toggle's key, and its query parameter (?present=1)
 PALETTE = P.PALETTE.key  # the colour palette's key and query parameter (?palette=classic)
 # Longer links (the page's state in the query string) are shared as a short link to the stored state
@@ -124,13 +125,21 @@ def bound(param: P.Param) -> dict[str, Any]:
     writes the value back."""
     st.session_state.setdefault(_URL_KEYS, set()).add(param.key)
     if param.key not in st.session_state:
-        value, notice = param.parse(st.query_params.get_all(param.key))
+        value, notice = param.parse(link_values(param.key))
         if notice:
             _add_url_notice(notice)
         st.session_state[param.key] = value
     else:
         st.session_state[param.key] = param.valid(st.session_state[param.key])
     return param.widget_args()
+
+
+def link_values(key: str) -> list[str]:
+    """The values the link gives `key`: the URL's, or those of the stored view a short link opened."""
+    opened = st.session_state.get(_OPENED_VIEW)
+    if opened is not None and key in opened[1]:
+        return opened[1][key]
+    return st.query_params.get_all(key)
 
 
 def _add_url_notice(notice: str) -> None:
@@ -358,20 +367,18 @@ def wait_until_prepared() -> None:
 
 
 def open_shared_view() -> None:
-    """A short link (`?view=<id>`, made by `link_query`) puts the stored view's query parameters into the
-    URL, before anything reads them; an unknown or expired id leaves the page as it is, with a notice.
-    Presenter mode and the palette in the link stay as they are."""
+    """A short link (`?view=<id>`, made by `link_query`): the stored view's query parameters become what the
+    link gives the page's inputs (`link_values`; kept in the session, as Streamlit ignores a query string over
+    512 kB). An unknown or expired id leaves the page as it is, with a notice."""
     view_id = st.query_params.get_all(share_store.VIEW)[:1]
-    if not view_id or st.session_state.get("_opened_view") == view_id[0]:
+    opened = st.session_state.get(_OPENED_VIEW)
+    if not view_id or (opened is not None and opened[0] == view_id[0]):
         return
-    st.session_state["_opened_view"] = view_id[0]
     stored = share_store.load(view_id[0]) if re.fullmatch(r"[\w-]{1,64}", view_id[0]) else None
+    st.session_state[_OPENED_VIEW] = (view_id[0], stored or {})
     if stored is None:
         days = share_store.LIFETIME_DAYS
         _add_url_notice(f"`{share_store.VIEW}` named no stored view (stored views expire after {days} days unused)")
-        return
-    settings = {key: st.query_params.get_all(key) for key in (PRESENT, PALETTE) if key in st.query_params}
-    st.query_params.from_dict({**stored, **settings})
 
 
 def link_query(query: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -113,3 +113,38 @@ def test_translation_in_presenter_mode_puts_the_translation_first_and_folds_the_
     kinds = [getattr(element, "type", None) for element in order]
     result = next(i for i, e in enumerate(order) if kinds[i] == "markdown" and e.value.startswith("#### "))
     assert result > kinds.index("text_area") and not [e for e in normal.expander if e.label.startswith("Length")]
+
+
+def text_inputs(file: str) -> list[str]:
+    """The keys of the page's text boxes kept in the URL (url_params), where a visitor can paste a long text."""
+    import url_params as P
+    from tests.test_url_params import key_of
+
+    return [key_of(p) for p in P.PAGES[file] if isinstance(p, P.Text) and not p.when]
+
+
+@pytest.mark.parametrize("file", [file for file in NAV_PAGES if text_inputs(file)])
+def test_a_1_mb_text_shares_as_a_short_link_that_restores_it(file):
+    """1 MB pasted into each of the page's text boxes makes a link too long for a QR code (and for Streamlit,
+    which ignores a query string over 512 kB): the Share control and the URL carry a short link to the stored
+    state (share_store) instead, and opening it restores every input."""
+    from share_store import VIEW
+    from tests.test_hostile_input import HUGE
+
+    at = open_page(file)
+    for key in text_inputs(file):
+        box = next(w for w in [*at.text_area, *at.text_input] if w.key == key)
+        box.input(HUGE[: box.proto.max_chars or None])  # as a browser pastes it: up to the box's limit
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    link = shared_url(at)
+    assert len(link) <= ui.LONGEST_LINK and share_images(at) == 1
+    assert decode_qr(ui.qr_png(link)) == link  # the QR code drawn is of this link
+    view = parse_qs(urlsplit(link).query)[VIEW][0]
+    assert at.query_params[VIEW] == view and not set(at.query_params) & set(text_inputs(file))
+    kept = {key: at.session_state[key] for key in at.session_state[ui._URL_KEYS]}
+    assert any(len(str(kept[key])) > ui.LONGEST_LINK for key in text_inputs(file))  # the long text (cut by the page)
+
+    restored = open_page(file, **{VIEW: view})
+    assert not restored.exception, [e.value for e in restored.exception]
+    assert {key: restored.session_state[key] for key in kept} == kept
