@@ -48,7 +48,7 @@ MIN_WORDS, MAX_WORDS = 3, 40
 # style ({0}, {name}, %1), shell style ($VAR, ${VAR}).
 PLACEHOLDER = re.compile(r"%(\(\w+\))?[-+ #0-9.$*lhqjzt]*[a-zA-Z%<>]|%\d|\{\w*\}|\$\{?[A-Za-z_]\w*\}?")
 # Machine text rather than language: URLs, e-mail addresses, paths, command-line options, code.
-TECHNICAL = re.compile(r"https?://|www\.|\w@\w|(^|\s)[~.]?/\w|(^|\s)--?\w|\w\(\)|\\|[=;|]|::|->|\w_\w")
+TECHNICAL = re.compile(r"https?://|www\.|\w@\w|(^|\s)[~.]?/\w|(^|\s)--?\w|\w\(\)|\\|[=|]|::|->|\w_\w")
 TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # A keyboard accelerator marks the letter after it: "_File", "&Open" (not "Tom & Jerry", not "snake_case",
 # which TECHNICAL already dropped).
