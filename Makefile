@@ -33,7 +33,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt tools/fetch_extras.py
 	$(PY) tools/fetch_extras.py
 	touch $@
 
+# Beyond loopback, nginx answers on ADDRESS before the app, adding security headers (tools/serve.py).
+# Tracebacks stay in the server's log; a developer sees them in the page with STREAMLIT_CLIENT_SHOW_ERROR_DETAILS=full.
 run: setup debian-app
+	@case "$(ADDRESS)" in 127.*|localhost|::1) ;; *) dpkg -s nginx >/dev/null 2>&1 || \
+		($(APT_GET) update -qq && $(APT_GET) install -y -qq nginx) ;; esac
 	STUDIO_WARMUP=$${STUDIO_WARMUP:-1} $(PY) tools/serve.py \
 		--server.address $(ADDRESS) --server.port $(PORT) --server.headless true
 

@@ -40,6 +40,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_sockets(root_pid: int) -> list[tuple[str, str, int]]:
+    """(process name, address, port) of every listening TCP socket of `root_pid` and its descendants."""
+    import psutil
+
+    root = psutil.Process(root_pid)
+    found = []
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            name = process.name()
+            found += [
+                (name, c.laddr.ip, c.laddr.port)
+                for c in process.net_connections("inet")
+                if c.status == psutil.CONN_LISTEN
+            ]
+    return found
+
+
+def on_loopback(address: str) -> bool:
+    """127.0.0.0/8 and ::1, also written as an IPv4-mapped IPv6 address (::ffff:127.0.0.1)."""
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback
+
+
 def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -31,20 +31,29 @@ from models.serving.client import (
     ModelServerError,
     RayBackend,
     RemoteModel,
-    connect_to_cluster,
     describe,
     outside_event_loop,
     ray_environment,
 )
 from models.translation.translator import Translator, as_translator
-from tests.conftest import ARTIFACTS, free_port, wait_for_app
+from tests.conftest import ARTIFACTS, free_port, listening_sockets, on_loopback, wait_for_app
 from tests.test_generation import tiny_causal_lm_folder  # noqa: F401 (a fixture this module uses)
-from tools.serve_cluster import COOKIE, app_replicas, nginx, nginx_binary, nginx_config, serve_config, served_model_ids
+from tools.serve_cluster import (
+    COOKIE,
+    app_replicas,
+    cluster_environment,
+    join_to_deploy,
+    nginx,
+    nginx_binary,
+    nginx_config,
+    serve_config,
+    served_model_ids,
+)
 
 pytestmark = pytest.mark.slow
-# Ray reads these when it is first imported, by whichever test comes first: no usage statistics, and every
-# address stays 127.0.0.1.
-os.environ.update(ray_environment("127.0.0.1"))
+# Ray reads these when it is first imported, by whichever test comes first: no usage statistics, every
+# address stays 127.0.0.1, and the nodes' workers import the project (as `make serve-cluster` starts them).
+os.environ.update(cluster_environment("127.0.0.1"))
 
 SERVED = ["translation-dates", "translation-enes", "sentiment-minilm"]  # and the tiny LM, by its user id
 FROM_ZERO = "charlm-names-gru"  # no replica until asked: the scale-up test
@@ -76,7 +85,7 @@ def cluster(local, tiny_lm_id) -> str:
     nodes = Cluster(initialize_head=True, head_node_args=node)
     try:
         nodes.add_node(**node)
-        connect_to_cluster(nodes.address)
+        join_to_deploy(nodes.address)  # as `make serve-cluster` deploys: every replica binds loopback only
         one_small_replica = Scaling(num_cpus=0.3, min_replicas=1, max_replicas=1)
         plans = {
             # a long batch window, so that the batching test's requests certainly share batches
@@ -294,6 +303,18 @@ def test_requests_while_a_model_scales_up_wait_or_hear_it_is_busy(remote, local)
 # ---------------------------------------------------------------- the whole topology in Chromium
 
 
+def wildcard_listeners() -> list[tuple[str, str, int]]:
+    """Listening sockets of this process' descendants (the cluster's nodes and workers, and nginx and the app
+    replicas when they run) that are not on loopback."""
+    return [socket for socket in listening_sockets(os.getpid()) if not on_loopback(socket[1])]
+
+
+def test_every_process_of_the_cluster_listens_on_loopback_only(remote, local):
+    served(remote, local, "translation-dates")[0].translate(DATE)  # replicas up and answering
+    assert len(listening_sockets(os.getpid())) > 10  # the GCS, raylets, workers, the replicas' servers
+    assert not wildcard_listeners()
+
+
 def _cookie(context) -> str:
     return next(c["value"] for c in context.cookies() if c["name"] == COOKIE)
 
@@ -326,6 +347,7 @@ def test_two_browsers_through_nginx_keep_their_replicas(cluster, browser):
             tab.goto(address)
             wait_for_app(tab)
             tabs[name] = (context, tab, sockets)
+        assert not wildcard_listeners()  # nginx and the app replicas too
         pinned = {name: _cookie(context) for name, (context, _, _) in tabs.items()}
         assert set(pinned.values()) == {"studio_1", "studio_2"}  # one browser on each replica
 

@@ -37,6 +37,16 @@ sys.path.insert(0, str(REPO))
 from models.serving.client import ADDRESS_ENV, BACKEND_ENV, ray_environment  # noqa: E402 (light: no Ray import)
 
 COOKIE = "studio_replica"  # names the app replica a browser is pinned to
+# On every response nginx sends (`always`: error pages too), which Streamlit cannot add itself: no other
+# site may frame the app (clickjacking), no content-type guessing, and no full address (a shared link's
+# state) sent to other sites as the referrer.
+HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+SECURITY_HEADERS = "".join(f'            add_header {name} "{value}" always;\n' for name, value in HEADERS.items())
 
 
 def free_port() -> int:
@@ -105,7 +115,7 @@ def ray_head(workdir: Path, cpus: int, dashboard: bool = False, timeout: float =
     ]
     address = f"127.0.0.1:{port}"
     log = workdir / "ray-head.log"
-    with started(command, log, {**os.environ, **ray_environment(address)}) as process:
+    with started(command, log, {**os.environ, **cluster_environment(address)}) as process:
         wait_until(lambda: "block forever" in log.read_text(), "The Ray head", process, log, timeout)
         yield address
 
@@ -199,7 +209,7 @@ http {{
             proxy_send_timeout 1d;
             proxy_buffering off;  # streamed text reaches the browser as it is written
             add_header Set-Cookie "{COOKIE}=$studio_served_by; Path=/; HttpOnly; SameSite=Lax" always;
-        }}
+{SECURITY_HEADERS}        }}
     }}
 }}
 """
@@ -212,15 +222,22 @@ def nginx_binary() -> str:
     return found
 
 
+def listen_address(host: str, port: int) -> str:
+    """host:port as nginx's `listen` and a URL write it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @contextlib.contextmanager
-def nginx(workdir: Path, app_ports: list[int], port: int, timeout: float = 30) -> Iterator[str]:
-    """nginx with `nginx_config`; yields the URL it serves."""
+def nginx(
+    workdir: Path, app_ports: list[int], port: int, host: str = "127.0.0.1", timeout: float = 30
+) -> Iterator[str]:
+    """nginx with `nginx_config` on `host`:`port`; yields its URL (over loopback when it listens everywhere)."""
     for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (workdir / "nginx-temp" / folder).mkdir(parents=True, exist_ok=True)
     config = workdir / "nginx.conf"
-    config.write_text(nginx_config([f"127.0.0.1:{p}" for p in app_ports], f"127.0.0.1:{port}", workdir))
+    config.write_text(nginx_config([f"127.0.0.1:{p}" for p in app_ports], listen_address(host, port), workdir))
     command = [nginx_binary(), "-p", str(workdir), "-c", str(config), "-e", str(workdir / "nginx-error.log")]
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{listen_address('127.0.0.1' if host in ('0.0.0.0', '::') else host, port)}"
     log = workdir / "nginx.log"
     with started(command, log) as process:
         wait_until(lambda: answers(f"{url}/_stcore/health"), "nginx", process, log, timeout)
@@ -268,15 +285,55 @@ def fit_to_cores(model_ids: list[str], cores: float, one_replica_each: bool = Fa
     return lambda model_id: replace(plan(model_id), num_cpus=min(plan(model_id).num_cpus, share))
 
 
+def cluster_environment(address: str) -> dict[str, str]:
+    """`ray_environment`, and the repository on the path: the cluster's workers import the project's code
+    (the replicas' models, `replicas_on_loopback`) from it."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**ray_environment(address), "PYTHONPATH": path}
+
+
+def replicas_on_loopback() -> None:
+    """Ray's worker setup hook for this one-machine cluster: Ray Serve 2.60 binds each replica's own gRPC
+    server (calls between deployments) to every interface ("[::]:0", not configurable); here it binds
+    127.0.0.1, like every other process of the cluster."""
+    from ray.serve._private import replica
+
+    bind = replica.add_port_to_grpc_server
+
+    def bind_on_loopback(server, address: str) -> int:
+        return bind(server, address.replace("[::]:", "127.0.0.1:", 1))
+
+    replica.add_port_to_grpc_server = bind_on_loopback
+
+
+def join_to_deploy(address: str) -> None:
+    """Join the one-machine cluster at `address` as the driver that deploys: Serve's controller, started by
+    this driver, hands its runtime environment on to every replica, so each one runs `replicas_on_loopback`
+    first."""
+    import logging
+
+    from models.serving.client import NAMESPACE
+
+    os.environ.update(cluster_environment(address))  # before anything imports Ray: it reads its environment then
+    import ray
+
+    ray.init(
+        address=address,
+        namespace=NAMESPACE,
+        runtime_env={"worker_process_setup_hook": "tools.serve_cluster.replicas_on_loopback"},
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+    )
+
+
 def deploy_models(address: str, model_ids: list[str], cores: float, one_replica_each: bool = False) -> None:
     """Deploy, then leave the cluster: the applications run on without this process."""
     from models.core.registry import get_registry
-    from models.serving.client import connect_to_cluster
 
-    connect_to_cluster(address)  # before anything imports Ray: it reads its environment then
+    join_to_deploy(address)
     import ray
 
-    from models.serving import deploy
+    from models.serving.deploy import deploy
 
     try:
         specs = [get_registry().get(model_id) for model_id in model_ids]
