@@ -92,6 +92,7 @@ class Translator:
     target_language: str = "output"
     attention_kind: Literal["single", "layers-heads"] = "single"
     examples: tuple[str, ...] = ("",)  # the first is the page's default input
+    max_output_len: int | None = None  # the longest output the model can write (None: no limit of its own)
 
     @property
     def vocab_size(self) -> int:
@@ -133,6 +134,9 @@ class Translator:
             notices.append(f"The beam width {beam_width} is larger than the vocabulary; using {self.vocab_size}.")
             beam_width = self.vocab_size
         max_len = max_len or self.default_max_len(source)
+        if self.max_output_len is not None and max_len > self.max_output_len:
+            notices.append(f"At most {self.max_output_len} output tokens: the model has no positions beyond.")
+            max_len = self.max_output_len
         result = self.search(source, SearchSettings(method, beam_width, max_len, length_penalty))
         candidates = [
             Candidate(
@@ -234,9 +238,23 @@ class SubwordTranslator(Translator):
         "In the beginning God created the heavens and the earth.",
     )
 
-    def __init__(self, model: Seq2SeqTransformer, tokenizer: Any, device: torch.device) -> None:
+    def __init__(
+        self,
+        model: Seq2SeqTransformer,
+        tokenizer: Any,
+        device: torch.device,
+        source_tag: str | None = None,
+        name: str | None = None,
+        examples: tuple[str, ...] | None = None,
+    ) -> None:
+        """`source_tag`: a token put before every sentence (a model trained on several domains, each marked by
+        its tag, translates in the style of the tag's domain); `name` and `examples` replace the Bible model's."""
         self.model, self.tokenizer, self.device = model.to(device, half_dtype(device)).eval(), tokenizer, device
         self.bos, self.eos, self.unk = (tokenizer.token_to_id(t) for t in ("<s>", "</s>", "<unk>"))
+        if source_tag is not None and tokenizer.token_to_id(source_tag) is None:
+            raise ModelLoadError(f"The tokenizer has no token {source_tag!r} to mark the sentence's domain.")
+        self.source_tag = source_tag
+        self.name, self.examples = name or self.name, examples or self.examples
         self.batcher = MicroBatcher(self._search_together, name=self.name, max_batch=16)
 
     @property
@@ -244,7 +262,10 @@ class SubwordTranslator(Translator):
         return self.model.config.vocab
 
     def preprocess(self, text: str) -> SourceTokens:
-        encoding = self.tokenizer.encode(check_text(text))
+        text = check_text(text)
+        if self.source_tag is not None:
+            text = f"{self.source_tag} {text}"
+        encoding = self.tokenizer.encode(text)
         ids, tokens, notices = encoding.ids, encoding.tokens, []
         unknown = {text[a:b] for i, (a, b) in zip(ids, encoding.offsets, strict=True) if i == self.unk}
         notices += unknown_notice(unknown)
@@ -273,8 +294,12 @@ class SubwordTranslator(Translator):
     def _step(self, prefixes: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
         return self.model.decode_step(prefixes[:, -1].to(self.device), state)
 
+    @property
+    def max_output_len(self) -> int:
+        return self.model.config.max_len  # learned positions: none past the last
+
     def default_max_len(self, source: SourceTokens) -> int:
-        return min(int(len(source.ids) * 1.5) + 10, self.model.config.max_len)
+        return min(int(len(source.ids) * 1.5) + 10, self.max_output_len)
 
     def token_label(self, token: int) -> str:
         return self.tokenizer.id_to_token(token) or "?"
@@ -314,6 +339,11 @@ class HFTranslator(Translator):
     def max_source_tokens(self) -> int:
         limits = [getattr(self.model.config, "max_position_embeddings", None), self.tokenizer.model_max_length]
         return min(x for x in limits if isinstance(x, int) and x > 0) if any(limits) else 512
+
+    @property
+    def max_output_len(self) -> int | None:
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        return positions if isinstance(positions, int) and positions > 0 else None
 
     def preprocess(self, text: str) -> SourceTokens:
         ids = self.tokenizer(check_text(text))["input_ids"]
@@ -390,8 +420,9 @@ def load_dates(location: str, device: torch.device) -> DateTranslator:
     return DateTranslator(model, device)
 
 
-def load_enes(location: str, device: torch.device) -> SubwordTranslator:
-    """A checkpoint of training/translation_enes.py, `<name>.safetensors`, with its `<name>_tokenizer.json`."""
+def load_enes(location: str, device: torch.device, **options: Any) -> SubwordTranslator:
+    """A checkpoint of training/translation_enes.py, `<name>.safetensors`, with its `<name>_tokenizer.json`;
+    `options` go to the SubwordTranslator (a source tag, a name, examples)."""
     from tokenizers import Tokenizer
 
     config = read_config(location, TransformerConfig)
@@ -399,7 +430,7 @@ def load_enes(location: str, device: torch.device) -> SubwordTranslator:
     model.load_state_dict({k: v.float() for k, v in load_file(location).items()})
     weights = Path(location)
     tokenizer = Tokenizer.from_file(str(weights.with_name(f"{weights.stem}_tokenizer.json")))
-    translator = SubwordTranslator(model, tokenizer, device)
+    translator = SubwordTranslator(model, tokenizer, device, **options)
     half_linear_weights(translator.model)  # on the CPU: the checkpoint's fp16 values, half the bytes read per step
     return translator
 
