@@ -14,7 +14,6 @@ import url_params as P
 from models.core.registry import get_registry
 from tests.test_hostile_input import ODD_TEXTS
 from tests.test_pages import NAV_PAGES
-from tests.test_presenter_share import open_page
 
 TEN_KB = ("Tuesday 14 March 2051 😀 مرحبا e\u0301 <b>x</b> " * 300)[:10_000]
 HOSTILE = [
@@ -145,6 +144,8 @@ def test_every_mode_and_tab_survives_out_of_range_and_odd_values(file, when):
 
 def opened(file: str, query: dict[str, str]):
     """The page opened by a link with `query`: no exception, and its result or its own message."""
+    from tests.test_presenter_share import open_page  # here: that module imports this one's helpers
+
     at = open_page(file, **query)
     context = (file, {k: v[:30] for k, v in query.items()})
     assert not at.exception, (context, [e.value for e in at.exception])
