@@ -109,7 +109,7 @@ def package_licence(package: str) -> str:
     one for `Files: *`), else the GNU licence its free-form copyright file names."""
     copyright_file = Path("/usr/share/doc") / package / "copyright"
     text = copyright_file.read_text(errors="replace") if copyright_file.exists() else ""
-    if found := re.search(r"^License:\s*(\S.*)$", text, re.MULTILINE):
+    if found := re.search(r"^License:[ \t]*(\S.*)$", text, re.MULTILINE):
         return found.group(1).strip()
     if found := re.search(r"GNU\s+(Lesser\s+|Library\s+)?General\s+Public\s+License", text):
         return "LGPL" if found.group(1) else "GPL"
