@@ -4,8 +4,8 @@ and sampling). Counted on any device, the CPU included, so the limits can be tes
 
 On a GPU each host read (`.item()`, `.tolist()`, `.cpu()`, `int(tensor)`...) waits until every kernel
 queued before it has run, so a step with several of them keeps the GPU idle between tiny kernels. The
-decoders read back once per step (one packed copy) and upload their choices from pinned memory without
-waiting (`models.core.device.upload`); the uploads are counted too, since each is a small copy.
+decoders read back once per step (one packed copy); their uploads (`models.core.device.upload`: the
+chosen tokens and rows) are counted too, since each is a small copy.
 
     python -m bench decoding
 """

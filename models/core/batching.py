@@ -50,6 +50,7 @@ class BatchWorker(ABC, Generic[Item]):
         self._pending: deque[Item] = deque()
         self._wakeup = threading.Condition()
         self._workers: set[threading.Thread] = set()
+        self._idle = 0  # workers waiting for a request
 
     @property
     def workers(self) -> list[threading.Thread]:
@@ -68,7 +69,9 @@ class BatchWorker(ABC, Generic[Item]):
                     f"{self.name} is busy: {len(self._pending)} requests are already waiting. Try again in a moment."
                 )
             self._pending.append(request)
-            if len(self._workers) < self.max_workers:
+            # A new thread only when every worker is busy: a thread's first GPU call sets up per-thread state
+            # (cuBLAS handles and workspaces), so threads that come and go make every request pay for it again.
+            if len(self._pending) > self._idle and len(self._workers) < self.max_workers:
                 worker = threading.Thread(target=self._run_worker, name=f"batch: {self.name}", daemon=True)
                 self._workers.add(worker)
                 worker.start()
@@ -90,7 +93,11 @@ class BatchWorker(ABC, Generic[Item]):
             while True:
                 with self._wakeup:
                     if not self._pending:
-                        self._wakeup.wait(IDLE_SECONDS)
+                        self._idle += 1
+                        try:
+                            self._wakeup.wait(IDLE_SECONDS)
+                        finally:
+                            self._idle -= 1
                     if not self._pending:  # leave under the lock, so a new request starts a new worker
                         self._workers.discard(me)
                         return

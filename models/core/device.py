@@ -105,9 +105,6 @@ def half_linear_weights(model: torch.nn.Module) -> None:
 
 
 def upload(values: list, device: torch.device, dtype: torch.dtype = torch.long) -> torch.Tensor:
-    """A small host list as a tensor on `device`; to a GPU from pinned memory without waiting (a copy from
-    ordinary memory would first wait for all the GPU's queued work)."""
-    tensor = torch.tensor(values, dtype=dtype)
-    if device.type != "cuda":
-        return tensor.to(device)
-    return tensor.pin_memory().to(device, non_blocking=True)
+    """A small host list as a tensor on `device`, made there directly. (Through pinned memory without
+    waiting was slower on an H200 for these few values: 19 µs a copy against 13, and decoding slower.)"""
+    return torch.tensor(values, dtype=dtype, device=device)

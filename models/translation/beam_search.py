@@ -15,8 +15,8 @@ some hypotheses and drops others, so it reorders the state with `reorder(state, 
 `reorder_cache(index)` on objects that have it (transformers' caches).
 
 On a GPU the search reads the decoder's answer back once per step (one packed copy of the step's best
-candidates), keeps attention rows and prefixes on the device, and sends its choices back without
-waiting (`core.device.upload`): each host read stalls the GPU until everything queued before it has run.
+candidates) and keeps attention rows and prefixes on the device: each host read stalls the GPU until
+everything queued before it has run.
 
 Scores: a hypothesis' `log_prob` is the sum of its tokens' log-probabilities (end token included);
 its `score` is `log_prob / length ** length_penalty`, with `length` its number of generated tokens.
