@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit import config
 
 from tools.serve_cluster import app_command
 
 # Visitors see no traceback (.streamlit/config.toml); the tests do: in AppTest (this process) and in the
-# servers they start (Streamlit reads STREAMLIT_<SECTION>_<OPTION> on the command line's behalf).
+# servers they start (Streamlit reads STREAMLIT_<SECTION>_<OPTION> on the command line's behalf). The GPU
+# machine runs the model tests without Streamlit.
 os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
-config.set_option("client.showErrorDetails", "full")
+with contextlib.suppress(ModuleNotFoundError):
+    from streamlit import config
+
+    config.set_option("client.showErrorDetails", "full")
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
