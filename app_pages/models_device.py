@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from models.core.device import describe
+from models.core.device import environment_report
 from models.core.errors import ModelLoadError, StudioError
 from models.core.network import is_online
 from models.core.registry import get_registry, resolve_source, source_size_bytes
@@ -64,7 +64,7 @@ st.caption(
 )
 
 st.subheader("Device")
-st.table(pd.DataFrame(describe().items(), columns=["", "value"]).set_index(""))
+st.table(pd.DataFrame(environment_report().items(), columns=["", "value"]).set_index(""))
 
 with st.expander("Model cards", icon=":material/description:"):
     for spec in registry.list():
