@@ -211,7 +211,7 @@ if compare:
     neural_answer.markdown(f"**Neural ({spec.name})**")
     neural_answer.write(result.best.text or "(empty)")
     neural_answer.caption("Learned end to end from verse pairs; the statistical table above only aligns words.")
-    rows = comparison_rows()
+    rows = list(comparison_rows())
     scored = st.session_state.setdefault("tr_user_scores", {})
     if spec.id != "translation-enes":
         verses = 100

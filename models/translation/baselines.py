@@ -3,6 +3,7 @@ alignments of IBM Model 1 (models/translation/ibm1.py), and corpus scores of any
 English -> Spanish test verses, so a page can put all of them in one table.
 """
 
+import functools
 import json
 import shutil
 import subprocess
@@ -58,7 +59,14 @@ def apertium_translate(text: str, mark_unknown: bool = True) -> str:
 
 def apertium_sentence(text: str) -> str:
     """One sentence through Apertium, checked like every translator's input."""
-    return apertium_translate(" ".join(check_text(text).split()))
+    return _apertium_line(apertium_mode(), " ".join(check_text(text).split()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _apertium_line(mode: str | None, text: str) -> str:
+    # Apertium is a subprocess of 180-270 ms; the page asks again on every rerun, and rules give the same
+    # answer. Keyed by the installed mode too, so that installing or removing Apertium shows at once.
+    return apertium_translate(text)
 
 
 def held_out_verses(limit: int | None = None) -> tuple[list[str], list[str]]:
@@ -83,7 +91,8 @@ def score_translator(
     return corpus_scores(hypotheses, references)
 
 
-def comparison_rows() -> list[dict[str, object]]:
+@functools.cache  # committed files: read once per process, not on every rerun of the page
+def comparison_rows() -> tuple[dict[str, object], ...]:
     """The committed test-set figures: Apertium and the neural model (greedy, beam 5)."""
     rows = []
     apertium = read_metrics("apertium")
@@ -93,7 +102,7 @@ def comparison_rows() -> list[dict[str, object]]:
     for decoding in ("greedy", "beam 5"):
         if f"{decoding} (test)" in neural:
             rows.append({"method": f"neural: our transformer, {decoding}", **neural[f"{decoding} (test)"]})
-    return rows
+    return tuple(rows)
 
 
 def read_metrics(name: str) -> dict:
