@@ -8,6 +8,7 @@ navigation and the home page never wait for them."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,7 @@ T = TypeVar("T")
 W = TypeVar("W")
 _URL_KEYS = "_url_keys"
 _URL_NOTICES = "_url_notices"  # what this page could not use from its link, shown under the Share control
+_SAVED_VIEWS = "_saved_views"  # long states this session stored: digest of the query -> its short id
 _OPENED_VIEW = "_opened_view"  # the short link this session opened: (its id, the query parameters it stood for)
 PRESENT = P.PRESENT.key  # the presenter-mode toggle's key, and its query parameter (?present=1)
 PALETTE = P.PALETTE.key  # the colour palette's key and query parameter (?palette=classic)
@@ -383,10 +385,16 @@ def open_shared_view() -> None:
 
 def link_query(query: dict[str, list[str]]) -> dict[str, list[str]]:
     """`query`, or when its link would be longer than LONGEST_LINK characters, the short id of the stored
-    query (`share_store`)."""
-    if len(urlencode(query, doseq=True)) <= LONGEST_LINK:
+    query (`share_store`). A session stores each long state once: the URL and the Share control both ask on
+    every rerun, and the database would otherwise be written twice a rerun."""
+    encoded = urlencode(query, doseq=True)
+    if len(encoded) <= LONGEST_LINK:
         return query
-    return {share_store.VIEW: [share_store.save(query)]}
+    saved: dict[str, str] = st.session_state.setdefault(_SAVED_VIEWS, {})
+    digest = hashlib.sha256(encoded.encode()).hexdigest()
+    if digest not in saved:
+        saved[digest] = share_store.save(query)
+    return {share_store.VIEW: [saved[digest]]}
 
 
 def shared_query() -> dict[str, list[str]]:
