@@ -20,20 +20,11 @@ PAGE_TAG = "daily"  # the tag the page puts before a visitor's text
 
 
 def load_general(folder: Path, device: torch.device):
-    """The translator the app would build from these weights (fp16 linear weights on the CPU)."""
-    from safetensors.torch import load_file
-    from tokenizers import Tokenizer
+    """The translator the app would build from these weights (fp16 linear weights on the CPU). No source tag:
+    the test sets are tagged here, each with its own domain's tag."""
+    from models.translation.translator import load_enes
 
-    from models.core.device import half_linear_weights
-    from models.translation.transformer import Seq2SeqTransformer, TransformerConfig
-    from models.translation.translator import SubwordTranslator, read_config
-
-    location = str(folder / f"{PREFIX}.safetensors")
-    model = Seq2SeqTransformer(read_config(location, TransformerConfig))
-    model.load_state_dict({k: v.float() for k, v in load_file(location).items()})
-    translator = SubwordTranslator(model, Tokenizer.from_file(str(folder / f"{PREFIX}_tokenizer.json")), device)
-    half_linear_weights(translator.model)
-    return translator
+    return load_enes(str(folder / f"{PREFIX}.safetensors"), device)
 
 
 def test_sets() -> dict[str, tuple[str, list[tuple[str, str]]]]:
