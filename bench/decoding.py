@@ -13,7 +13,8 @@ chosen tokens and rows) are counted too, since each is a small copy.
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,21 @@ def step_cost(decode: Callable[[], int]) -> StepCost:
 SENTENCE = "Then the king sent his servants to the city, and they gathered all the people who were living there."
 
 
+@contextmanager
+def in_this_thread(model: Any) -> Iterator[None]:
+    """The model's batching worker off while decoding: the decoding runs in the caller's thread, where the
+    counters see it (a model loaded earlier in the process, by another benchmark, has its worker on)."""
+    batcher = getattr(model, "batcher", None)
+    enabled = batcher is not None and batcher.enabled
+    if enabled:
+        batcher.enabled = False
+    try:
+        yield
+    finally:
+        if enabled:
+            batcher.enabled = True
+
+
 def decoders() -> dict[str, Callable[[], int]]:
     """Each decoder as a function that decodes once and returns its steps. One thread, no micro-batching
     thread: the counts are the decoder's own."""
@@ -85,13 +101,18 @@ def decoders() -> dict[str, Callable[[], int]]:
 
     def translate(translator: Any, text: str, method: str) -> Callable[[], int]:
         def run() -> int:
-            result = translator.translate(text, method, beam_width=5)
+            with in_this_thread(translator):
+                result = translator.translate(text, method, beam_width=5)
             return max(node.step for node in result.search.tree)
 
         return run
 
     def write(decoding: Any) -> Callable[[], int]:
-        return lambda: sum(1 for _ in gen.generate(charlm, "To be, or not to be", decoding))
+        def run() -> int:
+            with in_this_thread(charlm):
+                return sum(1 for _ in gen.generate(charlm, "To be, or not to be", decoding))
+
+        return run
 
     return {
         "en->es greedy": translate(enes, SENTENCE, "greedy"),
@@ -122,9 +143,6 @@ def print_profile(decode: Callable[[], int]) -> None:
 
 
 def run() -> dict[str, float]:
-    import os
-
-    os.environ["STUDIO_BATCHING"] = "0"  # the decoder in this thread, without the batching worker
     torch.set_num_threads(1)
     figures: dict[str, float] = {}
     for name, decode in decoders().items():

@@ -21,20 +21,13 @@ LIMITS = {
 
 
 @pytest.fixture(scope="module")
-def costs(monkeypatch_module):
-    monkeypatch_module.setenv("STUDIO_BATCHING", "0")  # the decoder in this thread
+def costs():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         yield {name: step_cost(decode) for name, decode in decoders().items()}
     finally:
         torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 @pytest.mark.parametrize("name", sorted(LIMITS))
