@@ -1,6 +1,8 @@
 """Entry point: `streamlit run app.py`. Navigation over the technique pages, grouped by field."""
 
+import logging
 import os
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +12,10 @@ import ui
 from models.core import startup
 
 PAGES_DIR = Path(__file__).parent / "app_pages"
+# With STUDIO_LOG_SCRIPT_RUNS=1 every script run's duration goes to the server log, one line each:
+# the server's own share of a page's latency (`python -m bench load` reads it).
+LOG_SCRIPT_RUNS = os.environ.get("STUDIO_LOG_SCRIPT_RUNS") == "1"
+log = logging.getLogger("studio.pages")
 
 
 def page(file: str, title: str, icon: str, **kwargs) -> st.Page:
@@ -86,6 +92,7 @@ def device_badge() -> str:
 
 
 def main() -> None:
+    started = time.perf_counter()
     ui.open_shared_view()  # a short link's stored state goes into the URL before anything reads it
     st.set_page_config(
         page_title="Deep-learning demo studio",
@@ -104,8 +111,15 @@ def main() -> None:
     current = st.navigation(navigation)
     ui.page_chrome(current.url_path, wait_for_libraries=current.url_path != home.url_path)
     st.sidebar.caption(device_badge())
-    current.run()
-    ui.page_done()
+    outcome = "interrupted"  # a newer rerun or st.stop() ended it early
+    try:
+        current.run()
+        ui.page_done()
+        outcome = "done"
+    finally:
+        if LOG_SCRIPT_RUNS:
+            milliseconds = (time.perf_counter() - started) * 1000
+            log.info("script run /%s %s in %.1f ms", current.url_path, outcome, milliseconds)
 
 
 main()

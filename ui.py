@@ -132,8 +132,17 @@ def bound(param: P.Param) -> dict[str, Any]:
             _add_url_notice(notice)
         st.session_state[param.key] = value
     else:
-        st.session_state[param.key] = param.valid(st.session_state[param.key])
+        value = st.session_state[param.key]
+        valid = param.valid(value)
+        # Written only when it changes: a write also resets the widget in the browser, which would drop
+        # what the user is typing into it while another widget's rerun runs.
+        if not _same_value(valid, value):
+            st.session_state[param.key] = valid
     return param.widget_args()
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
 
 
 def link_values(key: str) -> list[str]:
@@ -378,6 +387,9 @@ def open_shared_view() -> None:
         return
     stored = share_store.load(view_id[0]) if re.fullmatch(r"[\w-]{1,64}", view_id[0]) else None
     st.session_state[_OPENED_VIEW] = (view_id[0], stored or {})
+    for param in P.BOUND_BY_STREAMLIT:  # these widgets read the URL themselves, not `link_values`
+        if stored and param.key in stored:
+            st.query_params[param.key] = param.parse(stored[param.key])[0]
     if stored is None:
         days = share_store.LIFETIME_DAYS
         _add_url_notice(f"`{share_store.VIEW}` named no stored view (stored views expire after {days} days unused)")

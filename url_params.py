@@ -248,8 +248,10 @@ SENTIMENT_BATCH_SOURCE = Choice("sentiment_batch_source", "Paste lines", choices
 TEXT_BASICS_PIPELINE = Model("text_basics_pipeline", task="spacy-pipeline")  # offered when there are several
 TEXT_BASICS_TEXT = Text("text_basics_text")  # the page's example text: the page passes it
 TEXT_BASICS_TABS = ("Tokens", "Stems and lemmas", "Part of speech", "Entities", "Parse", "Sentences")
-# Streamlit itself binds the tab to the URL (st.tabs(bind="query-params")); declared for the tests.
+# Streamlit itself binds the tab to the URL (st.tabs(bind="query-params")); declared for the tests, and
+# listed in BOUND_BY_STREAMLIT so that a short link's stored tab goes back into the URL.
 TEXT_BASICS_TAB = Choice("text_basics_tab", TEXT_BASICS_TABS[0], choices=TEXT_BASICS_TABS)
+BOUND_BY_STREAMLIT = (TEXT_BASICS_TAB,)
 TOKENS_TAB, TAGS_TAB, PARSE_TAB = ({"text_basics_tab": tab} for tab in ("Tokens", "Part of speech", "Parse"))
 TOKENIZERS = Choices("text_basics_tokenizers", when=TOKENS_TAB)  # the page passes the tokenizers' names
 SHOW_IDS = Flag("text_basics_ids", False, TOKENS_TAB)

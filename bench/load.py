@@ -34,6 +34,10 @@ server's peak RSS (VmRSS of the server and any child process sampled every 0.5 s
 VmHWM); the CPU seconds the server and the browser used during the phase, and Chromium's summed
 RSS; the machine's least available memory; and, from the server log's
 `studio.registry: loaded model <id> in ...` lines, how often each model was loaded (once each).
+The server's own share: with STUDIO_LOG_SCRIPT_RUNS=1 (set here) app.py logs every script run's
+duration, and each phase reports, per page, the p50 and p95 of the runs that finished (the time the
+server spent running the page's script, without the browser's rendering and the websocket) and how
+many runs a newer rerun interrupted.
 A page's first failed action in a phase is saved as a screenshot in test-artifacts/load-failures/.
 The server runs without Streamlit's file watcher, so that edits others make in the checkout during the
 run do not reload modules under the users' feet.
@@ -58,6 +62,7 @@ from tests.conftest import ARTIFACTS, CHROMIUM_FLAGS, streamlit_server  # import
 
 LOG_NAME = "bench-load-streamlit.log"
 LOAD_LINE = re.compile(r"studio\.registry: loaded model (\S+) in ")
+SCRIPT_RUN_LINE = re.compile(r"studio\.pages: script run /(\S*) (done|interrupted) in ([\d.]+) ms")
 READY_TIMEOUT_S = 300
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -439,9 +444,29 @@ async def many_users(browser, url: str, users: int, options: Options, serial: Se
     return outcomes
 
 
-def summarise(phase: str, outcomes: Outcomes, started: float, resources: ResourceSampler) -> dict[str, object]:
+def script_runs(log: Path, since_byte: int) -> dict[str, dict[str, list[float]]]:
+    """The server's script runs logged after `since_byte`: page -> {"done": [ms...], "interrupted": [...]}."""
+    with log.open("rb") as file:
+        file.seek(since_byte)
+        text = file.read().decode(errors="replace")
+    runs: dict[str, dict[str, list[float]]] = {}
+    for page, outcome, milliseconds in SCRIPT_RUN_LINE.findall(text):
+        runs.setdefault(page, {"done": [], "interrupted": []})[outcome].append(float(milliseconds))
+    return runs
+
+
+def summarise(
+    phase: str, outcomes: Outcomes, started: float, resources: ResourceSampler, runs: dict[str, dict[str, list[float]]]
+) -> dict[str, object]:
     figures: dict[str, object] = {}
     for name in PAGES:
+        page_path = PAGES[name].path.split("?")[0]
+        server_ms = runs.get(page_path, {"done": [], "interrupted": []})
+        if server_ms["done"]:
+            figures[f"{phase}: {name} script run p50 (ms)"] = float(np.percentile(server_ms["done"], 50))
+            figures[f"{phase}: {name} script run p95 (ms)"] = float(np.percentile(server_ms["done"], 95))
+        figures[f"{phase}: {name} script runs done"] = len(server_ms["done"])
+        figures[f"{phase}: {name} script runs interrupted"] = len(server_ms["interrupted"])
         times = outcomes.latencies.get(name, [])
         if times:
             figures[f"{phase}: {name} action p50 (s)"] = float(np.percentile(times, 50))
@@ -484,7 +509,10 @@ def print_phase(figures: dict[str, object], phase: str) -> None:
         print(
             f"    {name:<15}{cell(f'{prefix} action p50 (s)')} {cell(f'{prefix} action p95 (s)')} "
             f"{cell(f'{prefix} action max (s)')}   open {cell(f'{prefix} page opening p50 (s)')}   "
-            f"{figures[f'{prefix} actions done']:>3} done  {figures[f'{prefix} errors']:>2} errors"
+            f"{figures[f'{prefix} actions done']:>3} done  {figures[f'{prefix} errors']:>2} errors   "
+            f"server {cell(f'{prefix} script run p50 (ms)')} {cell(f'{prefix} script run p95 (ms)')} ms "
+            f"({figures[f'{prefix} script runs done']} runs, "
+            f"{figures[f'{prefix} script runs interrupted']} interrupted)"
         )
     for message in figures[f"{phase}: error messages"]:
         print(f"    ! {message}")
@@ -497,7 +525,7 @@ def print_phase(figures: dict[str, object], phase: str) -> None:
     )
 
 
-async def measure(url: str, options: Options) -> dict[str, object]:
+async def measure(url: str, log: Path, options: Options) -> dict[str, object]:
     from playwright.async_api import async_playwright
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -515,7 +543,10 @@ async def measure(url: str, options: Options) -> dict[str, object]:
     try:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-            print("\nAction latency (s) per page: p50 / p95 / max, opening the page p50, actions done, errors")
+            print(
+                "\nAction latency (s) per page: p50 / p95 / max, opening the page p50, actions done, errors; "
+                "the server's script runs (ms) p50 / p95"
+            )
             started = time.perf_counter()
             figures["models ready"] = await wait_until_models_ready(browser, url)
             figures["warm-up, from the browser's launch (s)"] = time.perf_counter() - started
@@ -523,9 +554,10 @@ async def measure(url: str, options: Options) -> dict[str, object]:
             runs += [(f"{n} users", lambda n=n: many_users(browser, url, n, options, serial)) for n in options.users]
             for phase, users in runs:
                 resources.reset()
+                log_size = log.stat().st_size
                 started = time.perf_counter()
                 outcomes = await users()
-                figures |= summarise(phase, outcomes, started, resources)
+                figures |= summarise(phase, outcomes, started, resources, script_runs(log, log_size))
                 print_phase(figures, phase)
             await browser.close()
     finally:
@@ -550,6 +582,7 @@ def count_model_loads(log: Path) -> dict[str, object]:
 
 def run() -> dict[str, object]:
     options = Options.from_environment()
+    os.environ["STUDIO_LOG_SCRIPT_RUNS"] = "1"  # the server inherits it
     with streamlit_server(LOG_NAME, like_make_run=True) as url:  # no file watcher (see tests/conftest.py)
-        figures = asyncio.run(measure(url, options))
+        figures = asyncio.run(measure(url, ARTIFACTS / LOG_NAME, options))
     return figures | count_model_loads(ARTIFACTS / LOG_NAME)
