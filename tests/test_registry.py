@@ -1,5 +1,7 @@
 """The model registry: source order, offline refusal, user models from config, clear load errors."""
 
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -189,3 +191,49 @@ def test_warm_up_loads_available_models_and_skips_hub_only_ones():
     thread.join(timeout=30)
     assert registry.is_loaded("here") and not registry.is_loaded("hub-only")
     assert registry.status("hub-only").state == "not loaded"
+
+
+def test_a_page_load_during_the_warm_up_goes_first():
+    """The warm-up starts no load while a page waits for one, and runs at a lower CPU priority."""
+    events: list[str] = []
+    release = {name: threading.Event() for name in ("first", "second", "page")}
+    warm_niceness = []
+
+    def loader(name):
+        def load(location, device):
+            if threading.current_thread().name == "model-warmup":
+                warm_niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            events.append(f"{name} starts")
+            assert release[name].wait(timeout=30)
+            events.append(f"{name} ends")
+            return name
+
+        return load
+
+    registry = reg.Registry.from_specs(
+        [spec(id=name, embedded="README.md", loader=loader(name)) for name in ("first", "second", "page")]
+    )
+    warm_up = registry.warm_in_background()
+    wait_until(lambda: events == ["first starts"])
+    page = threading.Thread(target=registry.load, args=("page",))
+    page.start()
+    wait_until(lambda: events == ["first starts", "page starts"])
+    release["first"].set()  # the warm-up's load ends while the page's still runs: the warm-up waits
+    wait_until(lambda: "first ends" in events)
+    release["second"].set()
+    time.sleep(0.3)
+    assert "second starts" not in events
+    release["page"].set()
+    page.join(timeout=30)
+    warm_up.join(timeout=30)
+    assert events == ["first starts", "page starts", "first ends", "page ends", "second starts", "second ends"]
+    assert registry.is_loaded("second") and registry.load("page") == "page"
+    if sys.platform == "linux":
+        assert warm_niceness and min(warm_niceness) >= os.getpriority(os.PRIO_PROCESS, 0) + 1
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        time.sleep(0.01)

@@ -11,6 +11,7 @@ Sources are tried in this order:
 3. `hub_id`: a Hugging Face hub id, only in online mode (`STUDIO_ONLINE=1`).
 """
 
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -20,6 +21,7 @@ import pickle
 import threading
 import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +37,9 @@ from models.serving.client import RayBackend, backend_from_environment
 log = logging.getLogger("studio.registry")
 
 # Modules that contribute embedded defaults; a technique whose module is not written yet is skipped.
+# In the navigation's order: the warm-up loads their models in this order.
 TECHNIQUE_MODULES = (
+    "models.text_basics.pipeline",
     "models.analogies.vectors",
     "models.generation.catalog",
     "models.sentiment.catalog",
@@ -44,7 +48,7 @@ TECHNIQUE_MODULES = (
     "models.classification.classifier",
     "models.segmentation.segmenter",
     "models.segmentation.instances",
-    "models.text_basics.pipeline",
+    "models.transformer.catalog",
 )
 CONFIG_ENV = "STUDIO_CONFIG"
 MODELS_ENV = "STUDIO_MODELS"
@@ -208,6 +212,9 @@ class Registry:
     _status: dict[tuple[str, torch.device | None], LoadStatus] = field(default_factory=dict)
     _locks: dict[tuple[str, torch.device | None], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    # Loads a page asked for and that are still running: the warm-up starts no new load while there are any.
+    _page_loads: int = 0
+    _page_loads_done: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
     def from_specs(cls, specs: list[ModelSpec], **kwargs: Any) -> "Registry":
@@ -244,7 +251,7 @@ class Registry:
         spec = self.get(model_id)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        with self._page_load(), lock:
             if key in self._models:
                 return self._models[key]
             target = self.device if device is None else device
@@ -271,6 +278,21 @@ class Registry:
                 log.info("loaded a separate %s copy of model %s in %.2f s", status.device, model_id, status.seconds)
             return model
 
+    @contextlib.contextmanager
+    def _page_load(self) -> Iterator[None]:
+        """Counts a load that a page (any thread but the warm-up's) waits for, while it runs."""
+        if threading.current_thread() is self._warmup:
+            yield
+            return
+        with self._page_loads_done:
+            self._page_loads += 1
+        try:
+            yield
+        finally:
+            with self._page_loads_done:
+                self._page_loads -= 1
+                self._page_loads_done.notify_all()
+
     def _connect(self, spec: ModelSpec) -> Any:
         """The backend's stand-in for `spec`'s served model, with how to get a local copy of it (for the
         features that read a model's internals), or None when the model runs in this process."""
@@ -283,10 +305,17 @@ class Registry:
     def warm_in_background(self) -> threading.Thread:
         """Load every model that has a local or embedded source, one after another, in a daemon
         thread, so the first visitor does not wait. Failures are recorded in each model's status.
-        Started once per registry: later calls return the same thread."""
+        Started once per registry: later calls return the same thread.
+
+        Pages come first: the thread runs at a lower CPU priority (Linux), and it starts no load while a
+        page waits for one, so a page opened during the warm-up loads its own model (or waits only for
+        the one being loaded), not behind the whole list."""
 
         def warm() -> None:
+            lower_this_threads_priority()
             for spec in self.list():
+                with self._page_loads_done:
+                    self._page_loads_done.wait_for(lambda: self._page_loads == 0)
                 try:
                     if resolve_source(spec).kind != "hub":
                         self.load(spec.id)
@@ -298,6 +327,13 @@ class Registry:
                 self._warmup = threading.Thread(target=warm, name="model-warmup", daemon=True)
                 self._warmup.start()
             return self._warmup
+
+
+def lower_this_threads_priority(niceness: int = 10) -> None:
+    """Make the calling thread yield the CPU to the others (Linux: a thread's own nice value; the
+    OpenMP workers that torch starts from it inherit it). Elsewhere nothing changes."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 def _describe_failure(spec: ModelSpec, source: Source | None, exc: Exception) -> str:
