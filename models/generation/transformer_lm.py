@@ -152,10 +152,18 @@ def load_smollm2(location: str, device: torch.device) -> HFModel:
     """Registry loader for SmolLM2 from its GGUF file. The first load de-quantises it (tens of
     seconds) and saves safetensors into the cache; later loads read those in about a second.
     A folder or (online) a hub id loads as any transformers causal LM."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     if not location.endswith(".gguf"):
         return load_hf("causal-lm", location, device)
+    loaded = load_hf("causal-lm", str(smollm2_folder(location)), device)
+    half_linear_weights(loaded.model)
+    return loaded
+
+
+def smollm2_folder(location: str) -> Path:
+    """The transformers folder of SmolLM2 converted from its GGUF file at `location`: made once in the
+    cache (the GGUF read de-quantises it, tens of seconds), then read from there."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     cached = cache_dir() / SMOLLM2_CACHE
     if not (cached / "model.safetensors").is_file():
         gguf = Path(location)
@@ -181,6 +189,4 @@ def load_smollm2(location: str, device: torch.device) -> HFModel:
             staging.rename(cached)
         except OSError:  # another process finished first
             shutil.rmtree(staging, ignore_errors=True)
-    loaded = load_hf("causal-lm", str(cached), device)
-    half_linear_weights(loaded.model)
-    return loaded
+    return cached
