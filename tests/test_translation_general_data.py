@@ -9,7 +9,7 @@ import pytest
 from training import translation_bible, translation_general
 from training.spanish_orthography import archaic_forms, modernise
 from training.translation_enes import TAGS, tagged_pairs, train_tokenizer, validation_sets
-from training.translation_everyday import everyday_pairs
+from training.translation_everyday import WRITTEN, everyday_pairs, written_pairs
 from training.translation_general import clean_pair, drop_leaks, leaks, normalise, read_catalog
 
 
@@ -145,6 +145,14 @@ def test_the_everyday_test_set_is_not_in_the_written_training_pairs_after_the_ch
     assert not leaks(drop_leaks(everyday_pairs(), test), test)
 
 
+def test_the_written_everyday_pairs_are_whole_sentences_in_both_languages():
+    rows = [line.split("\t") for line in WRITTEN.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 200 and all(len(row) == 2 and all(text.strip() for text in row) for row in rows)
+    assert all(en[-1] in ".?!" and es[-1] in ".?!" and es[0] not in "?!" for en, es in rows)
+    assert all(("?" in en) == ("¿" in es) for en, es in rows)  # Spanish opens its questions
+    assert len(written_pairs()) == len({en for en, _ in written_pairs()})
+
+
 CACHED = (translation_bible.split_dir() / "train.tsv").exists() and (
     translation_general.split_dir() / "train.tsv"
 ).exists()
@@ -156,4 +164,5 @@ def test_no_held_out_sentence_trains_in_the_built_data():
     held_out = [pair for name in ("valid", "test") for pairs in splits[name].values() for pair in pairs]
     for domain, pairs in splits["train"].items():
         assert not leaks(pairs, held_out), domain
+    assert set(splits["valid"]["daily"]) <= set(written_pairs())  # validated on whole written sentences
     assert all(not archaic_forms(es) for _, es in splits["train"]["bible"][:2000])
