@@ -40,6 +40,12 @@ TECHNIQUES = {
             "Language models write one token at a time; see every choice they make.",
         ),
         (
+            "transformer.py",
+            "Inside a transformer",
+            ":material/neurology:",
+            "Attention heads, the logit lens and switched-off parts in the three transformers the studio runs.",
+        ),
+        (
             "sentiment.py",
             "Sentiment analysis",
             ":material/sentiment_satisfied:",

@@ -311,6 +311,26 @@ SEG_ANCHOR_Y = Number("seg_anchor_y", 0, EVERY_STAGE, low=0, high=255)
 SEG_PROPOSALS = Number("seg_proposals", 20, EVERY_STAGE, low=5, high=100, step=5)
 SEG_PROPOSALS_NMS = Flag("seg_proposals_nms", True, EVERY_STAGE)
 
+INSIDE_MODEL = Model("inside_model", task="transformer-internals")
+INSIDE_TEXT = Text("inside_text")  # the chosen model's first example: the page passes it
+INSIDE_VIEWS = (
+    "Tokens to vectors",
+    "One head, worked out",
+    "Head and model view",
+    "What the heads do",
+    "Logit lens",
+    "Switch parts off",
+)
+# Streamlit itself binds the tab to the URL (st.tabs(bind="query-params")); declared for the tests.
+INSIDE_VIEW = Choice("inside_view", INSIDE_VIEWS[0], choices=INSIDE_VIEWS)
+ONE_HEAD, ABLATION_VIEW = ({"inside_view": view} for view in (INSIDE_VIEWS[1], INSIDE_VIEWS[5]))
+INSIDE_BLOCK = Choice("inside_block", when=ONE_HEAD)  # the model's attention blocks: the page passes them
+INSIDE_LAYER = Number("inside_layer", 0, ONE_HEAD, low=0)  # up to the model's layers: the page passes them
+INSIDE_HEAD = Number("inside_head", 0, ONE_HEAD, low=0)
+INSIDE_QUERY = Number("inside_query", 0, ONE_HEAD, low=0)  # the query token: the page passes the last
+INSIDE_PARTS = ("head", "attention", "mlp")
+INSIDE_PART = Choice("inside_part", "head", ABLATION_VIEW, choices=INSIDE_PARTS)
+
 # What each page reads (besides CHROME), for the tests.
 PAGES: dict[str, tuple[Param, ...]] = {
     "home.py": (),
@@ -343,6 +363,16 @@ PAGES: dict[str, tuple[Param, ...]] = {
         *PARSE_FLAGS,
     ),
     "translation.py": (TR_MODEL, TR_TEXT, TR_METHOD, TR_WIDTH, TR_ALPHA, TR_MAX_LEN, TR_REFERENCE),
+    "transformer.py": (
+        INSIDE_MODEL,
+        INSIDE_TEXT,
+        INSIDE_VIEW,
+        INSIDE_BLOCK,
+        INSIDE_LAYER,
+        INSIDE_HEAD,
+        INSIDE_QUERY,
+        INSIDE_PART,
+    ),
     "segmentation.py": (
         SEG_MODE,
         SEG_MODEL,
