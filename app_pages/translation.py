@@ -1,5 +1,7 @@
 """Translation: an encoder-decoder with attention, and beam search you can watch."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -56,19 +58,23 @@ with ui.secondary_controls("Length penalty, output length, reference"):
     )
 
 
-def run(model: Translator) -> tuple[Translation, Translation]:
+# Cached by model id and the search's settings, so a rerun that changes only a view (the attention's layer or
+# head, the replay's step, the reference) does not search again; `_model` (the shared copy, or the CPU copy
+# after the GPU ran out of memory: the same answer) is left out of the key.
+@st.cache_data(max_entries=256, show_spinner=False)
+def translate(
+    model_id: str, text: str, method: str, width: int, alpha: float, max_len: int, _model: Translator
+) -> tuple[Translation, Translation]:
     """The chosen search's result, and greedy's to compare with."""
 
     def search(decoding: str) -> Translation:
-        return model.translate(
-            text, method=decoding, beam_width=width, length_penalty=alpha, max_len=int(max_len) or None
-        )
+        return _model.translate(text, method=decoding, beam_width=width, length_penalty=alpha, max_len=max_len or None)
 
     chosen = search(method)
     return chosen, chosen if method == "greedy" else search("greedy")
 
 
-outcome = ui.infer(spec.id, as_translator, run)
+outcome = ui.infer(spec.id, as_translator, partial(translate, spec.id, text, method, width, alpha, int(max_len)))
 if outcome is None:
     ui.sync_url()
     st.stop()

@@ -21,7 +21,8 @@ users' coroutines gathered on one event loop). Once the home page says every def
    JavaScript at once starve everything for minutes); once every page is open, all N repeat their
    page's main action LOAD_ACTIONS times at the same time, with no pause between actions.
 
-The main actions: sentiment, a new sentence in the text area; translation, a new date; generation,
+The main actions: sentiment, a new sentence in the text area; translation, a new English sentence for the
+page's default English->Spanish model; generation,
 a new prompt and "Generate" (30 characters from the default character model); classification and
 segmentation (person mask), another sample photo; analogies, three new words. An action is timed
 from the first keystroke or click to the moment a rerun has happened (or the result shows the new
@@ -82,7 +83,13 @@ SENTENCES = [
     "I laughed, I cried, and I would happily watch it again tomorrow.",
     "Not the disaster the critics promised, yet hardly a masterpiece.",
 ]
-DATES = ["March 5, 1987", "Tuesday 12 August 1969", "the 3rd of January 2001", "25/12/1999", "7 Oct 2015"]
+# English for the translation page's default model; the number makes every sentence new.
+ENGLISH = [
+    "We need {n} more chairs for the meeting.",
+    "My sister bought {n} books at the market.",
+    "The train leaves in {n} minutes.",
+    "There are {n} students in my class.",
+]
 ANALOGIES = [
     ("france", "paris", "italy"),
     ("good", "better", "bad"),
@@ -126,9 +133,9 @@ async def new_sentence(page, step: int, serial: int) -> None:
     await area.press("Control+Enter")
 
 
-async def new_date(page, step: int, serial: int) -> None:
+async def new_english_sentence(page, step: int, serial: int) -> None:
     area = page.locator('[data-testid="stTextArea"] textarea').first
-    await area.fill(DATES[step % len(DATES)])
+    await area.fill(ENGLISH[step % len(ENGLISH)].format(n=serial + 1))
     await area.press("Control+Enter")
 
 
@@ -190,9 +197,8 @@ PAGES: dict[str, TechniquePage] = {
     ),
     # the fourth model's verdict; the words each model saw
     "sentiment": TechniquePage("sentiment", new_sentence, '[data-testid="stMetric"] >> nth=3', MAIN_TEXT),
-    "translation": TechniquePage(
-        "translation?tr_model=translation-dates", new_date, '[data-testid="stMarkdownContainer"] h4', "h4"
-    ),  # the best one
+    # English->Spanish, the page's default, with Apertium and IBM Model 1 beside it: the best translation
+    "translation": TechniquePage("translation", new_english_sentence, '[data-testid="stMarkdownContainer"] h4', "h4"),
     # the fifth of the top 5
     "classification": TechniquePage(
         "classification", new_photo_to_classify, '[data-testid="stProgress"] >> nth=4', '[data-testid="stProgress"]'

@@ -116,3 +116,21 @@ def test_translation_in_a_browser(app_url: str, page) -> None:
     assert page.get_by_text("2100-01-01").first.is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".js-plotly-plot").count() >= 2
+
+
+def test_a_rerun_that_changes_only_a_view_does_not_search_again(app: AppTest, monkeypatch) -> None:
+    """The reference (a BLEU score) and the attention's layer change what is drawn, not the translation."""
+    from models.core.registry import get_registry
+    from models.translation.translator import as_translator
+
+    translator = as_translator(get_registry().load("translation-enes"), "en->es")
+    searches = []
+    search = translator.translate
+    monkeypatch.setattr(translator, "translate", lambda *args, **kwargs: searches.append(1) or search(*args, **kwargs))
+    app.text_area[0].set_value("The children are playing in the old garden by the river.").run()
+    assert not app.exception and len(searches) == 2  # beam search, and greedy to compare
+    app.text_input(key="tr_reference").set_value("Los niños juegan en el jardín viejo junto al río.").run()
+    assert not app.exception and len(searches) == 2
+    assert "BLEU" in " ".join(app.dataframe[0].value.columns)
+    app.text_area[0].set_value("The children are playing in the new garden by the river.").run()
+    assert len(searches) == 4
