@@ -19,7 +19,7 @@ DEBIAN_APP := apertium-eng-spa miscfiles
 DEBIAN_TEST := chromium nginx $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
-.PHONY: setup run serve-cluster test lint bench debian-app debian-test training-data gpu-data-enes gpu-data-enes-general gpu-check-prepare gpu-check
+.PHONY: setup run serve-cluster test lint bench debian-app debian-test training-data speech-voices gpu-data-enes gpu-data-enes-general gpu-check-prepare gpu-check
 
 setup: $(STAMP)
 
@@ -64,6 +64,10 @@ debian-app:
 
 debian-test:
 	@dpkg -s $(DEBIAN_TEST) >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq $(DEBIAN_TEST))
+
+# The speech synthesisers that made the speech page's sample clips (make train-speech_clips remakes them).
+speech-voices:
+	@dpkg -s flite espeak-ng >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq flite espeak-ng)
 
 training-data:
 	@dpkg -s $(DEBIAN_TRAINING_DATA) >/dev/null 2>&1 || \

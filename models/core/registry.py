@@ -45,6 +45,7 @@ TECHNIQUE_MODULES = (
     "models.sentiment.catalog",
     "models.translation.translator",
     "models.translation.baselines",
+    "models.speech.catalog",
     "models.classification.classifier",
     "models.segmentation.segmenter",
     "models.segmentation.instances",

@@ -23,6 +23,7 @@ Task = Literal[
     "segmentation",
     "instance-segmentation",
     "spacy-pipeline",
+    "speech-recognition",
 ]
 # Tasks a user can add models for, and what such a model is.
 USER_TASKS: dict[str, str] = {

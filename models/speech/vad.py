@@ -1,0 +1,82 @@
+"""Voice activity: which parts of a recording hold speech.
+
+Two detectors: a rule on loudness (`energy_vad`: a frame is speech when its energy rises far enough above
+the recording's noise floor, with a hangover so that short pauses inside words do not split them), and a
+statistical one, pocketsphinx's port of WebRTC's detector (`model_vad`: Gaussian mixtures of speech and
+noise over six frequency bands, 30 ms frames).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.speech.audio import SAMPLE_RATE
+
+FRAME = 480  # 30 ms, the frame the WebRTC detector takes at 16 kHz
+MARGIN_DB = 12.0  # speech: this far above the noise floor
+HANGOVER_FRAMES = 8  # 240 ms: a pause shorter than this stays inside the region
+MIN_REGION_FRAMES = 3  # a region shorter than 90 ms is a click, not speech
+
+
+@dataclass
+class VoiceActivity:
+    """Per 30 ms frame: its start time (s), energy (dB), and whether it is speech; `regions` are the
+    speech spans (start, end) in seconds; `threshold_db` is the energy rule's line (None for the model)."""
+
+    method: str
+    times: np.ndarray
+    energy_db: np.ndarray
+    speech: np.ndarray
+    regions: list[tuple[float, float]]
+    threshold_db: float | None = None
+
+
+def frame_energy_db(samples: np.ndarray) -> np.ndarray:
+    """(n,) samples -> (n // 480,) mean power of each 30 ms frame in dB (full scale = 0 dB)."""
+    count = max(1, len(samples) // FRAME)
+    frames = np.pad(samples, (0, max(0, count * FRAME - len(samples))))[: count * FRAME].reshape(count, FRAME)
+    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+
+
+def regions_of(speech: np.ndarray) -> list[tuple[float, float]]:
+    """Runs of speech frames as (start, end) seconds, dropping runs shorter than MIN_REGION_FRAMES."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
+    seconds = FRAME / SAMPLE_RATE
+    return [
+        (float(start * seconds), float(end * seconds))
+        for start, end in zip(edges[::2], edges[1::2], strict=True)
+        if end - start >= MIN_REGION_FRAMES
+    ]
+
+
+def with_hangover(raw: np.ndarray) -> np.ndarray:
+    """Frames within HANGOVER_FRAMES after a speech frame count as speech too."""
+    held = raw.copy()
+    for shift in range(1, HANGOVER_FRAMES + 1):
+        held[shift:] |= raw[:-shift]
+    return held
+
+
+def energy_vad(samples: np.ndarray, margin_db: float = MARGIN_DB) -> VoiceActivity:
+    """Speech where the frame energy is `margin_db` above the noise floor (the 10th percentile of the
+    frames' energies: most recordings are silent at least a tenth of the time) and above -60 dB."""
+    energy = frame_energy_db(samples)
+    threshold = max(float(np.percentile(energy, 10)) + margin_db, -60.0)
+    speech = with_hangover(energy > threshold)
+    times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
+    return VoiceActivity("energy rule", times, energy, speech, regions_of(speech), threshold)
+
+
+def model_vad(samples: np.ndarray, strictness: int = 2) -> VoiceActivity:
+    """pocketsphinx's WebRTC-style detector on each 30 ms frame (strictness 0 loose ... 3 strict)."""
+    from pocketsphinx import Vad
+
+    detector = Vad(strictness, SAMPLE_RATE, FRAME / SAMPLE_RATE)
+    energy = frame_energy_db(samples)
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    speech = np.array(
+        [detector.is_speech(pcm[i * FRAME : (i + 1) * FRAME].tobytes()) for i in range(len(pcm) // FRAME)], dtype=bool
+    )
+    speech = with_hangover(np.pad(speech, (0, len(energy) - len(speech))))
+    times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
+    return VoiceActivity("statistical model (WebRTC)", times, energy, speech, regions_of(speech))
