@@ -1,6 +1,8 @@
 """Image classification: a pretrained CNN names what it sees, Grad-CAM shows where it looked, the
 layers show what it computes, and transfer learning teaches it new classes from a few photos."""
 
+from functools import partial
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -38,6 +40,24 @@ CAMERA_SHOTS = "cls_camera_shots"  # class slot -> photos taken with the camera
 DEFAULT_BACKBONE = "efficientnet-lite0"
 
 
+# The network's answers, cached by model id, image and question: a rerun that changes only a view (the heatmap's
+# opacity, another tab's control) runs nothing again, and a class that opens the same sample photo shares them.
+# `_model` (the shared copy, or the CPU copy after the GPU ran out of memory: the same answer) is not in the key.
+@st.cache_data(max_entries=64, show_spinner=False)
+def top_classes(model_id: str, image: Image.Image, _model) -> list[tuple[str, int, float]]:
+    return _model.predict(image, top_k=5)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def gradcam(model_id: str, image: Image.Image, class_index: int, _model) -> np.ndarray:
+    return _model.gradcam(image, class_index)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def feature_maps(model_id: str, image: Image.Image, layer: str, _model) -> np.ndarray:
+    return _model.feature_maps(image, layer)
+
+
 def show_predictions(predictions: list[tuple[str, int, float]]) -> None:
     for label, _, probability in predictions:
         st.progress(probability, text=f"**{label}** — {probability:.1%}")
@@ -63,7 +83,7 @@ if image is None:
     st.stop()
 
 # --- what it sees -------------------------------------------------------------------------------
-predictions = ui.infer(spec.id, as_image_classifier, lambda model: model.predict(image, top_k=5))
+predictions = ui.infer(spec.id, as_image_classifier, partial(top_classes, spec.id, image))
 if predictions is None:
     st.stop()
 with ui.main_result():
@@ -92,7 +112,7 @@ with predict_tab:
     choices = {index: f"{label} ({probability:.0%})" for label, index, probability in predictions}
     class_index = st.radio("Explain", list(choices), format_func=choices.get, horizontal=True, key="cls_explain")
     opacity = st.slider("Heatmap opacity", **ui.bound(P.CLS_OPACITY))
-    heatmap = ui.infer(spec.id, as_image_classifier, lambda model: model.gradcam(image, class_index))
+    heatmap = ui.infer(spec.id, as_image_classifier, partial(gradcam, spec.id, image, class_index))
     show_gradcam(image, heatmap, opacity)
 
 with inside_tab:
@@ -109,7 +129,7 @@ with inside_tab:
             "Layer (input side → output side)",
             **ui.bound(P.CLS_LAYER.given(choices=tuple(layers), default=layers[len(layers) // 3])),
         )
-        maps = ui.infer(spec.id, as_image_classifier, lambda model: model.feature_maps(image, layer))
+        maps = ui.infer(spec.id, as_image_classifier, partial(feature_maps, spec.id, image, layer))
         if maps is not None:
             st.image(
                 feature_grid(maps),
