@@ -16,7 +16,7 @@ DEBIAN_TRAINING_DATA := miscfiles sword-text-web sword-text-sparv sword-text-kjv
 # Programs and data the app uses when present (the page says how to add one that is missing) and the tests
 # need: Apertium (translation), miscfiles' name and place lists (the text-basics gazetteer).
 DEBIAN_APP := apertium-eng-spa miscfiles
-DEBIAN_TEST := chromium nginx $(DEBIAN_APP)
+DEBIAN_TEST := chromium nginx postgresql $(DEBIAN_APP)
 APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
 .PHONY: setup run serve-cluster test lint bench debian-app debian-test training-data speech-voices gpu-data-enes gpu-data-enes-general gpu-check-prepare gpu-check

@@ -10,7 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 # Folders of importable modules (pages and app.py are Streamlit scripts, run rather than imported).
 PACKAGES = ("models", "bench", "training", "tools")
-TOP_MODULES = ("ui", "url_params", "share_store")
+TOP_MODULES = ("ui", "url_params", "share_store", "database", "classroom")
 
 
 def module_name(path: Path) -> str:
