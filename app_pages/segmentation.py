@@ -70,6 +70,12 @@ def image_digest(image: Image.Image) -> str:
 # --- Person mode -------------------------------------------------------------------------------
 
 
+# Cached by model, image and threshold: moving the opacity slider redraws without running the model again.
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_mask(model_id: str, digest: str, threshold: float, _image: Image.Image, _segmenter) -> seg.Segmentation:
+    return _segmenter.segment(_image, threshold)
+
+
 def person_mode() -> list[str]:
     spec = ui.choose_model(P.SEG_MODEL, "Segmentation model")
     if spec is None:
@@ -83,7 +89,10 @@ def person_mode() -> list[str]:
     with right:
         opacity = st.slider("Mask opacity", **ui.bound(P.SEG_OPACITY))
         threshold = st.slider("Threshold", **ui.bound(P.SEG_THRESHOLD))
-    result = ui.infer(spec.id, seg.as_segmenter, lambda segmenter: segmenter.segment(image, threshold))
+    digest = image_digest(image)
+    result = ui.infer(
+        spec.id, seg.as_segmenter, lambda segmenter: cached_mask(spec.id, digest, threshold, image, segmenter)
+    )
     if result is None:
         return [spec.id]
 
