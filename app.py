@@ -72,6 +72,15 @@ TECHNIQUES = {
             "Label every pixel: person masks, a U-Net learning live, masks from class activations.",
         ),
     ],
+    "Class": [
+        (
+            "classroom.py",
+            "A class together",
+            ":material/groups:",
+            "Students join from their phones; their guesses, sentences and votes meet the models live.",
+        ),
+        ("join.py", "Join a class", ":material/phone_iphone:", "On a phone: join the class on the projector."),
+    ],
 }
 
 

@@ -32,6 +32,9 @@ MAX_SUBMISSIONS = 200  # per participant and room: a phone cannot fill the datab
 BURST = 5
 RATE = 1.0  # actions per second once the burst is spent
 ACTIVITIES = ("next-word", "fool-the-models", "translation-vote")
+TITLES = dict(zip(ACTIVITIES, ("Next word", "Fool the models", "Which translation is better"), strict=True))
+SENTIMENTS = ("positive", "negative")  # what a student means a sentence to be, in the models' label names
+TRANSLATIONS = ("neural", "apertium")  # what the class votes between
 SWEEP_SECONDS = 10.0  # how often a process looks for rooms past their time
 STORED = "your display name (or a number if you stay anonymous) and what you send: words, sentences, labels and votes"
 

@@ -48,6 +48,9 @@ _result_slot: ContextVar[Any] = ContextVar("result_slot", default=None)
 _share_slot: ContextVar[tuple[Any, str] | None] = ContextVar("share_slot", default=None)
 _notice_slot: ContextVar[Any] = ContextVar("notice_slot", default=None)
 OUT_OF_MEMORY = "The GPU ran out of memory; this answer was computed on the CPU."
+CLASS_ROOM = "_class_room"  # the class this session presents: (room code, presenter key)
+CLASS_PAGE = "app_pages/classroom.py"
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
 def header(title: str, explanation: str) -> None:
@@ -174,6 +177,12 @@ def sync_url() -> None:
             st.query_params[key] = query[key]
         elif key in st.query_params:  # the state now behind a short id, or a short id the state replaced
             del st.query_params[key]
+
+
+def plain(text: str) -> str:
+    """Text someone typed, made safe to put inside markdown: every character markdown or HTML would read
+    as markup is escaped, so it shows exactly as typed (a name, a sentence from a phone)."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text).replace("\n", " ")
 
 
 def show_error(exc: Exception) -> None:
@@ -351,6 +360,7 @@ def page_chrome(page_path: str, wait_for_libraries: bool = True) -> None:
             st.query_params.pop(key, None)
         else:
             st.query_params[key] = value
+    class_link()
     use_display()
     _result_slot.set(None)
     # In the sidebar, as markdown: the styles apply to the whole page, and the main area's first HTML
@@ -361,6 +371,15 @@ def page_chrome(page_path: str, wait_for_libraries: bool = True) -> None:
     _draw_url_notices()
     if wait_for_libraries:
         wait_until_prepared()
+
+
+def class_link() -> None:
+    """In the sidebar: start a class session, or go back to the one this session presents."""
+    import classroom
+
+    running = st.session_state.get(CLASS_ROOM)
+    label = f"Class {classroom.shown_code(running[0])}" if running else "Start a class"
+    st.sidebar.page_link(CLASS_PAGE, label=label, icon=":material/groups:")
 
 
 def wait_until_prepared() -> None:
@@ -427,15 +446,20 @@ def shared_query() -> dict[str, list[str]]:
 
 
 def share_url(page_path: str) -> str:
-    """This view's address as the browser reached the server (the request's Host header, so a LAN
-    address stays a LAN address), with the page's state in the query string."""
+    """This view's address, with the page's state in the query string."""
+    return address(page_path, link_query(shared_query()))
+
+
+def address(page_path: str, query: dict[str, list[str]]) -> str:
+    """The address of a page as the browser reached the server (the request's Host header, so a LAN
+    address stays a LAN address), with `query`."""
     headers = st.context.headers
     host = headers.get("X-Forwarded-Host") or headers.get("Host") or ""
     if not SAFE_HOST.match(host):
         host = f"{st.get_option('server.address') or 'localhost'}:{st.get_option('server.port')}"
     scheme = "https" if headers.get("X-Forwarded-Proto", "").lower() == "https" else "http"
     path = "/".join(part for part in (st.get_option("server.baseUrlPath").strip("/"), page_path) if part)
-    query = urlencode(link_query(shared_query()), doseq=True)
+    query = urlencode(query, doseq=True)
     return f"{scheme}://{host}/{path}" + (f"?{query}" if query else "")
 
 

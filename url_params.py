@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from classroom import LIFETIMES_MINUTES, TITLES
 from models.core.display import PALETTES
 from models.core.images import SAMPLES
 from models.core.text import without_surrogates
@@ -311,6 +312,13 @@ SEG_ANCHOR_Y = Number("seg_anchor_y", 0, EVERY_STAGE, low=0, high=255)
 SEG_PROPOSALS = Number("seg_proposals", 20, EVERY_STAGE, low=5, high=100, step=5)
 SEG_PROPOSALS_NMS = Flag("seg_proposals_nms", True, EVERY_STAGE)
 
+CLASS_MINUTES = Choice("class_minutes", 90, choices=LIFETIMES_MINUTES)  # how long a class session lasts
+CLASS_ACTIVITIES = tuple(TITLES.values())
+CLASS_ACTIVITY = Choice("class_activity", CLASS_ACTIVITIES[0], choices=CLASS_ACTIVITIES)
+NEXT_WORD = {"class_activity": CLASS_ACTIVITIES[0]}
+CLASS_PROMPT = Text("class_prompt", "The cat sat on the", NEXT_WORD, max_chars=200)  # the class guesses what follows
+JOIN_ROOM = Text("room", "", max_chars=40)  # the class a phone joins (/join?room=...): the QR code carries it
+
 INSIDE_MODEL = Model("inside_model", task="transformer-internals")
 INSIDE_TEXT = Text("inside_text")  # the chosen model's first example: the page passes it
 INSIDE_VIEWS = (
@@ -399,4 +407,6 @@ PAGES: dict[str, tuple[Param, ...]] = {
         SEG_PROPOSALS,
         SEG_PROPOSALS_NMS,
     ),
+    "classroom.py": (CLASS_MINUTES, CLASS_ACTIVITY, CLASS_PROMPT),
+    "join.py": (JOIN_ROOM,),
 }
