@@ -57,6 +57,12 @@ TECHNIQUES = {
             ":material/translate:",
             "An encoder-decoder with attention, and beam search you can watch.",
         ),
+        (
+            "speech.py",
+            "Speech",
+            ":material/mic:",
+            "From a waveform to words: a statistical recognizer and a transformer, from your microphone.",
+        ),
     ],
     "Vision": [
         (

@@ -252,7 +252,6 @@ TEXT_BASICS_TABS = ("Tokens", "Stems and lemmas", "Part of speech", "Entities", 
 # Streamlit itself binds the tab to the URL (st.tabs(bind="query-params")); declared for the tests, and
 # listed in BOUND_BY_STREAMLIT so that a short link's stored tab goes back into the URL.
 TEXT_BASICS_TAB = Choice("text_basics_tab", TEXT_BASICS_TABS[0], choices=TEXT_BASICS_TABS)
-BOUND_BY_STREAMLIT = (TEXT_BASICS_TAB,)
 TOKENS_TAB, TAGS_TAB, PARSE_TAB = ({"text_basics_tab": tab} for tab in ("Tokens", "Part of speech", "Parse"))
 TOKENIZERS = Choices("text_basics_tokenizers", when=TOKENS_TAB)  # the page passes the tokenizers' names
 SHOW_IDS = Flag("text_basics_ids", False, TOKENS_TAB)
@@ -339,6 +338,30 @@ INSIDE_QUERY = Number("inside_query", 0, ONE_HEAD, low=0)  # the query token: th
 INSIDE_PARTS = ("head", "attention", "mlp")
 INSIDE_PART = Choice("inside_part", "head", ABLATION_VIEW, choices=INSIDE_PARTS)
 
+SPEECH_SOURCES = ("Sample", "Microphone", "Upload")
+SPEECH_SOURCE = Choice("speech_source", SPEECH_SOURCES[0], choices=SPEECH_SOURCES)
+SPEECH_SAMPLE = Choice("speech_sample", when={"speech_source": "Sample"})  # the clips: the page passes them
+SPEECH_VIEWS = (
+    "What the models hear",
+    "Statistics: pocketsphinx",
+    "A transformer: Whisper",
+    "Side by side",
+    "Trigger word",
+    "Then translate",
+)
+# A tab Streamlit binds to the URL itself, like TEXT_BASICS_TAB.
+SPEECH_VIEW = Choice("speech_view", SPEECH_VIEWS[0], choices=SPEECH_VIEWS)
+HEAR, SPHINX_VIEW, WHISPER_VIEW, COMPARE_VIEW, TRIGGER_VIEW = ({"speech_view": v} for v in SPEECH_VIEWS[:5])
+SPEECH_VAD_MARGIN = Number("speech_vad_margin", 12.0, HEAR, low=3.0, high=30.0, step=1.0)
+SPEECH_LM_WEIGHT = Number("speech_lm_weight", 6.5, SPHINX_VIEW, low=3.0, high=20.0, step=0.5)
+SPEECH_METHOD = Choice("speech_method", "greedy", WHISPER_VIEW, choices=("greedy", "beam"))
+SPEECH_WIDTH = Number("speech_width", 5, WHISPER_VIEW, low=1, high=8)
+SPEECH_REFERENCE = Text("speech_reference", "", COMPARE_VIEW, max_chars=2_000)
+SPEECH_KEYWORD = Text("speech_keyword", "computer", TRIGGER_VIEW, max_chars=40)
+SPEECH_KWS_EXPONENT = Number("speech_kws_exponent", -20, TRIGGER_VIEW, low=-50, high=-1)
+SPEECH_TRIGGER = Number("speech_trigger", 0.5, TRIGGER_VIEW, low=0.05, high=0.95, step=0.05)
+BOUND_BY_STREAMLIT = (TEXT_BASICS_TAB, SPEECH_VIEW)
+
 # What each page reads (besides CHROME), for the tests.
 PAGES: dict[str, tuple[Param, ...]] = {
     "home.py": (),
@@ -371,6 +394,19 @@ PAGES: dict[str, tuple[Param, ...]] = {
         *PARSE_FLAGS,
     ),
     "translation.py": (TR_MODEL, TR_TEXT, TR_METHOD, TR_WIDTH, TR_ALPHA, TR_MAX_LEN, TR_REFERENCE),
+    "speech.py": (
+        SPEECH_SOURCE,
+        SPEECH_SAMPLE,
+        SPEECH_VIEW,
+        SPEECH_VAD_MARGIN,
+        SPEECH_LM_WEIGHT,
+        SPEECH_METHOD,
+        SPEECH_WIDTH,
+        SPEECH_REFERENCE,
+        SPEECH_KEYWORD,
+        SPEECH_KWS_EXPONENT,
+        SPEECH_TRIGGER,
+    ),
     "transformer.py": (
         INSIDE_MODEL,
         INSIDE_TEXT,
