@@ -44,7 +44,7 @@ run: setup debian-app
 # A Ray head, every served model as a Ray Serve application, two Streamlit replicas and nginx before them
 # on 127.0.0.1:8500 (tools/serve_cluster.py has the options); Ctrl-C stops them all.
 serve-cluster: setup debian-app
-	@dpkg -s nginx >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq nginx)
+	@dpkg -s nginx postgresql >/dev/null 2>&1 || ($(APT_GET) update -qq && $(APT_GET) install -y -qq nginx postgresql)
 	$(PY) tools/serve_cluster.py
 
 lint: setup

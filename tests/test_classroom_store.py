@@ -1,22 +1,23 @@
 """The class sessions' data layer (classroom.py, database.py) on both databases it serves: a real SQLite
-file in WAL mode and a real, throw-away PostgreSQL server."""
+file in WAL mode and a real, throw-away PostgreSQL server (the one `make serve-cluster` starts, Debian's)."""
 
 import json
 import sqlite3
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
 import classroom as cr
 import database
 import share_store
-from tests.postgres_server import postgres_server
+from tools.serve_cluster import postgres
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    with postgres_server() as url:
+    with postgres() as url:
         yield url
 
 
@@ -199,3 +200,16 @@ def test_room_codes_are_not_guessable():
     assert len(codes) == 50
     assert len(cr.ALPHABET) ** cr.CODE_LENGTH > 2**49  # vs 10**4 for a 4-digit code
     assert json.dumps(cr.STORED)  # the join page quotes it
+
+
+def test_the_clusters_postgresql_listens_on_loopback_only_and_wants_its_password(postgres_url):
+    import psutil
+    import psycopg
+
+    address = urlsplit(postgres_url)
+    listening = {
+        c.laddr.ip for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.laddr.port == address.port
+    }
+    assert listening == {"127.0.0.1"}
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(postgres_url.replace(address.password, "guess"), connect_timeout=5).close()

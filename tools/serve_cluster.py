@@ -9,16 +9,19 @@
 2. Each served model (the defaults and the user's, from studio.toml / STUDIO_MODELS) deployed as a Ray
    Serve application named by its id (`models/serving/deploy.py`), with its replicas' CPU shares scaled
    so that every replica, autoscaled ones included, fits on this machine's cores.
-3. N Streamlit replicas (`tools/serve.py`, STUDIO_BACKEND=ray) on the next N ports.
-4. nginx in front of them on the port: sticky by a cookie, websockets passed through (`nginx_config`).
+3. PostgreSQL (Debian's server) for the state every replica shares, class sessions and short links
+   (`postgres`), unless STUDIO_DATABASE_URL already names a database.
+4. N Streamlit replicas (`tools/serve.py`, STUDIO_BACKEND=ray) on the next N ports.
+5. nginx in front of them on the port: sticky by a cookie, websockets passed through (`nginx_config`).
 
 Ctrl-C (or SIGTERM) stops them all, newest first. Logs: the folder printed at the start. The pieces
-(`ray_head`, `app_replicas`, `nginx`) are reused by tests/test_scale_out.py and bench/scale.py.
+(`ray_head`, `postgres`, `app_replicas`, `nginx`) are reused by tests/test_scale_out.py and bench/scale.py.
 """
 
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -34,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from database import URL_VARIABLE as DATABASE_ENV  # noqa: E402
 from models.serving.client import ADDRESS_ENV, BACKEND_ENV, ray_environment  # noqa: E402 (light: no Ray import)
 
 COOKIE = "studio_replica"  # names the app replica a browser is pinned to
@@ -215,6 +219,65 @@ http {{
 """
 
 
+def postgres_binaries() -> Path:
+    """The folder of Debian's PostgreSQL programs (initdb, postgres), which are not on PATH there."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not versions:
+        raise RuntimeError("PostgreSQL is not installed: `make serve-cluster` installs Debian's postgresql package.")
+    return versions[-1].parent
+
+
+def accepts(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=2):
+        return True
+
+
+@contextlib.contextmanager
+def postgres(timeout: float = 60) -> Iterator[str]:
+    """A PostgreSQL server of its own: a fresh cluster in a temporary folder (removed on the way out), on a
+    free port of 127.0.0.1 only, its superuser's password random (in the URL it yields, which only the app
+    replicas get). PostgreSQL refuses to run as root, so under root it runs as `nobody`."""
+    binaries = postgres_binaries()
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
+    with tempfile.TemporaryDirectory(prefix="studio-postgres-") as folder:
+        root = Path(folder)
+        password = secrets.token_urlsafe(24)
+        (root / "password").write_text(password)
+        if as_nobody:
+            for path in (root, root / "password"):
+                shutil.chown(path, "nobody")
+        subprocess.run(
+            [*as_nobody, str(binaries / "initdb"), "-D", str(root / "data"), "-U", "studio", "-E", "UTF8",
+             "-A", "scram-sha-256", f"--pwfile={root / 'password'}"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        port = free_port()
+        command = [
+            *as_nobody, str(binaries / "postgres"), "-D", str(root / "data"), "-p", str(port), "-k", str(root),
+            "-c", "listen_addresses=127.0.0.1",
+        ]  # fmt: skip
+        url = f"postgresql://studio:{password}@127.0.0.1:{port}/postgres"
+        log = root / "postgres.log"
+        with started(command, log) as process:
+            wait_until(lambda: accepts(url), "PostgreSQL", process, log, timeout)
+            yield url
+
+
+@contextlib.contextmanager
+def shared_database() -> Iterator[str]:
+    """The database the app replicas share: STUDIO_DATABASE_URL's, else a PostgreSQL of their own."""
+    if os.environ.get(DATABASE_ENV):
+        yield os.environ[DATABASE_ENV]
+    else:
+        with postgres() as url:
+            yield url
+
+
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).is_file()), None)
     if found is None:
@@ -365,10 +428,11 @@ def topology(
         models = served_model_ids() if model_ids is None else model_ids
         print(f"Deploying {len(models)} models on the Ray cluster at {address}…", flush=True)
         deploy_models(address, models, cores, one_replica_each)
-        env = {BACKEND_ENV: "ray", ADDRESS_ENV: address, **ray_environment(address)}
-        print(f"Starting {app_replica_count} app replicas…", flush=True)
-        with app_replicas(workdir, app_replica_count, env) as ports, nginx(workdir, ports, port) as url:
-            yield Topology(url, ports, address)
+        print(f"Starting the shared database and {app_replica_count} app replicas…", flush=True)
+        with shared_database() as database_url:
+            env = {BACKEND_ENV: "ray", ADDRESS_ENV: address, DATABASE_ENV: database_url, **ray_environment(address)}
+            with app_replicas(workdir, app_replica_count, env) as ports, nginx(workdir, ports, port) as url:
+                yield Topology(url, ports, address)
 
 
 def interrupt(signum: int, frame: object) -> None:
@@ -410,7 +474,7 @@ def main() -> None:
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nStopping nginx, the app replicas and the Ray cluster…", flush=True)
+        print("\nStopping nginx, the app replicas, PostgreSQL and the Ray cluster…", flush=True)
     print("Stopped.", flush=True)
 
 
