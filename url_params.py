@@ -327,6 +327,8 @@ INSIDE_VIEWS = (
     "What the heads do",
     "Logit lens",
     "Switch parts off",
+    "Contextual vs static",
+    "Which tokens mattered",
 )
 # Streamlit itself binds the tab to the URL (st.tabs(bind="query-params")); declared for the tests.
 INSIDE_VIEW = Choice("inside_view", INSIDE_VIEWS[0], choices=INSIDE_VIEWS)
@@ -337,6 +339,9 @@ INSIDE_HEAD = Number("inside_head", 0, ONE_HEAD, low=0)
 INSIDE_QUERY = Number("inside_query", 0, ONE_HEAD, low=0)  # the query token: the page passes the last
 INSIDE_PARTS = ("head", "attention", "mlp")
 INSIDE_PART = Choice("inside_part", "head", ABLATION_VIEW, choices=INSIDE_PARTS)
+CONTEXT_VIEW = {"inside_view": INSIDE_VIEWS[6]}
+INSIDE_WORD = Text("inside_word", when=CONTEXT_VIEW)  # the page passes the example word and sentences
+INSIDE_SENTENCES = Text("inside_sentences", when=CONTEXT_VIEW)
 
 SPEECH_SOURCES = ("Sample", "Microphone", "Upload")
 SPEECH_SOURCE = Choice("speech_source", SPEECH_SOURCES[0], choices=SPEECH_SOURCES)
@@ -416,6 +421,8 @@ PAGES: dict[str, tuple[Param, ...]] = {
         INSIDE_HEAD,
         INSIDE_QUERY,
         INSIDE_PART,
+        INSIDE_WORD,
+        INSIDE_SENTENCES,
     ),
     "segmentation.py": (
         SEG_MODE,

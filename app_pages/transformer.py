@@ -8,8 +8,11 @@ import ui
 import url_params as P
 from models.transformer import plots
 from models.transformer.ablation import Ablation, ablate, sweep_heads
+from models.transformer.attribution import COMPLETE_WITHIN, STEPS, attribute
 from models.transformer.catalog import as_opened
+from models.transformer.context import EXAMPLE_SENTENCES, EXAMPLE_WORD, word_in_contexts
 from models.transformer.decoder import OpenedDecoder
+from models.transformer.encoder import OpenedEncoder
 from models.transformer.lens import logit_lens
 from models.transformer.opened import MAX_CHARS, MAX_TOKENS, OpenedTransformer
 from models.transformer.patterns import head_patterns
@@ -326,6 +329,94 @@ the residual stream. The **KL divergence** measures how far the new next-token d
 (0 = unchanged). The sweep removes each head alone: layers before it are unchanged, so it restarts from the
 recorded residual stream and runs the rest once per head. Most heads barely matter for one prompt; a few matter a
 lot, and which ones depends on the prompt.
+"""
+        )
+
+# ---- 7. contextual vs static vectors
+if tabs["Contextual vs static"].open:
+    with tabs["Contextual vs static"]:
+        if not isinstance(model, OpenedEncoder):
+            st.info("Contextual vectors are read from the encoder: choose MiniLM.", icon=":material/info:")
+        else:
+            word = st.text_input("Word", **ui.bound(P.INSIDE_WORD.given(default=EXAMPLE_WORD)))
+            sentences = st.text_area(
+                "Sentences using it, one a line",
+                **ui.bound(P.INSIDE_SENTENCES.given(default="\n".join(EXAMPLE_SENTENCES))),
+                height=130,
+            )
+            contexts = ui.run_or_report(lambda: word_in_contexts(model, word, sentences))
+            if contexts is not None:
+                labels = [f"{i}: {s[:40]}{'…' if len(s) > 40 else ''}" for i, s in enumerate(contexts.sentences, 1)]
+                left, right = st.columns(2)
+                with left:
+                    st.markdown(f"**MiniLM: “{contexts.word}” in each sentence**, cosine similarity")
+                    st.plotly_chart(
+                        attention_heatmap(contexts.similarity, labels, labels, ("sentence", "sentence"), "cosine"),
+                        width="stretch",
+                        key="inside_context_similarity",
+                    )
+                with right:
+                    st.markdown("**The same vectors in 2-D** (their first two principal components)")
+                    st.plotly_chart(plots.projection_figure(contexts.projection, labels), width="stretch")
+                glove = ui.load_model("glove-6b-50d")
+                if glove is not None:
+                    neighbours = ui.run_or_report(lambda: glove.neighbours(contexts.word, 10))
+                    if neighbours is not None:
+                        st.markdown(
+                            f"**GloVe: one vector for “{contexts.word}” in every sentence** (similarity 1.0 between "
+                            "any two of them). Its nearest words mix the senses: "
+                            + ", ".join(f"{w} ({s:.2f})" for w, s in neighbours)
+                        )
+        explain(
+            """
+A **static** embedding such as GloVe or word2vec is a table: one vector per word, learned from which words appear
+together across a whole corpus. A word with several senses gets one vector, a blend of all of them.
+
+An encoder's output is **contextual**: each layer mixes the vectors of the words around, so by the last layer the
+vector of "bank" carries its sentence. Sentences about rivers give vectors close to each other, sentences about
+money others. That is why transformer vectors replaced static ones for most tasks.
+"""
+        )
+
+# ---- 8. which input tokens mattered
+if tabs["Which tokens mattered"].open:
+    with tabs["Which tokens mattered"]:
+        if isinstance(model, OpenedDecoder | OpenedEncoder):
+            explained = st.session_state.get("inside_attribution")
+            if st.button("Attribute", key="inside_attribute", icon=":material/calculate:"):
+                with st.spinner(f"Integrated gradients: {STEPS} or more forward and backward passes…"):
+                    found = ui.run_or_report(lambda: attribute(model, trace))
+                explained = st.session_state["inside_attribution"] = ((spec.id, text), found)
+            if explained is not None and explained[0] == (spec.id, text) and explained[1] is not None:
+                result = explained[1]
+                st.markdown(f"Explaining {result.explained}.")
+                st.plotly_chart(plots.attribution_figure(result), width="stretch")
+                st.caption(
+                    f"Completeness: the integrated gradients sum to {result.integrated.sum():.3f}; the logit moved "
+                    f"{result.output - result.baseline_output:.3f} from the baseline "
+                    f"({result.completeness_error:.1%} apart at {result.steps} steps)."
+                )
+                if result.completeness_error > COMPLETE_WITHIN:
+                    st.warning(
+                        f"The path from the baseline is rough for this text: even at {result.steps} steps the "
+                        "attributions do not add up to the change, so read them with care.",
+                        icon=":material/warning:",
+                    )
+            else:
+                st.caption("Press Attribute: it takes a few seconds (a backward pass per step of the path).")
+        else:
+            st.info("Attributions are computed for SmolLM2 and MiniLM.", icon=":material/info:")
+        explain(
+            """
+**Input × gradient** multiplies each token's vector by the gradient of the output with respect to it: how much the
+output would change, to first order, if that token's vector shrank to zero. **Integrated gradients** walk from a
+baseline (a token that carries little meaning at every position: padding for MiniLM, a space for SmolLM2, whose
+first token stays) to the real input in small steps and add up the gradients along the way,
+so the attributions sum to the whole change of the output (*completeness*). Both come from Captum.
+
+The last layer's attention is shown beside them, and it often disagrees: **attention is not explanation**. A
+weight says where a head read from, not how much that reading changed the output; values, later layers and the
+residual stream all stand between the two.
 """
         )
 

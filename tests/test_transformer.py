@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from models.core.device import use_app_thread_policy
 from models.core.errors import InputError
 from models.core.registry import get_registry
 from models.transformer.ablation import Ablation, ablate, logits_with, sweep_heads, zero_heads
+from models.transformer.attribution import attribute
+from models.transformer.context import EXAMPLE_SENTENCES, word_in_contexts
 from models.transformer.hooks import hooked
 from models.transformer.lens import logit_lens
 from models.transformer.opened import MAX_TOKENS
@@ -15,6 +18,15 @@ from models.transformer.patterns import head_patterns
 from models.transformer.trace import recomputed_weights, work_head
 
 TEXT = "The cat sat on the mat. The dog sat on the"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def app_threads():
+    """One thread per forward pass, as the app runs them (two fight over a busy machine's cores)."""
+    before = torch.get_num_threads()
+    use_app_thread_policy()
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +119,7 @@ def test_ablating_nothing_changes_nothing_and_all_heads_equal_the_attention(smol
 
 
 def test_the_head_sweep_agrees_with_ablating_each_head_alone(smollm2):
-    trace = smollm2.trace("One, two, three, four")
+    trace = smollm2.trace("One, two")
     done = []
     sweep = sweep_heads(smollm2, trace, done.append)
     assert sweep.kl.shape == (30, 9) and done[-1] == 1.0 and len(done) == 30
@@ -144,3 +156,29 @@ def test_hostile_text_gives_a_message_or_a_capped_trace(text, smollm2, minilm, e
         assert 0 < len(trace.ids) <= MAX_TOKENS
         if len(text) > 300:
             assert trace.notices
+
+
+def test_contextual_vectors_tell_the_senses_apart(minilm):
+    river, money = ("The grassy bank of the river flooded.", "He paid the cheque into his bank account.")
+    contexts = word_in_contexts(minilm, "bank", "\n".join([*EXAMPLE_SENTENCES, river, money]))
+    similarity = contexts.similarity  # rows 0, 1, 4: rivers; 2, 3, 5: money
+    assert contexts.projection.shape == (6, 2)
+    assert similarity[4, 0] > similarity[4, 2] and similarity[5, 2] > similarity[5, 0]
+    with pytest.raises(InputError, match="Sentence 2"):
+        word_in_contexts(minilm, "bank", "A bank.\nNo such word here.")
+    for word in ("", "two words", "x" * 100):
+        with pytest.raises(InputError):
+            word_in_contexts(minilm, word, "\n".join(EXAMPLE_SENTENCES))
+
+
+@pytest.mark.parametrize("model_name", ["minilm", "smollm2"])
+def test_integrated_gradients_are_complete(model_name, request):
+    model = request.getfixturevalue(model_name)
+    trace = model.trace("Not bad at all: the cast is great." if model_name == "minilm" else "One, two, three,")
+    result = attribute(model, trace)
+    assert result.integrated.shape == result.input_x_gradient.shape == (len(trace.ids),)
+    change = result.output - result.baseline_output
+    assert abs(change) > 0.5
+    assert result.integrated.sum() == pytest.approx(change, rel=0.05)  # complete at the steps it took
+    assert result.completeness_error < 0.05 and result.steps >= 32
+    np.testing.assert_allclose(result.last_layer_attention.sum(), 1, atol=1e-5)

@@ -3,11 +3,22 @@
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 import url_params as P
+from models.core.device import use_app_thread_policy
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "transformer.py")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def app_threads():
+    """One thread per forward pass, as the app runs them (two fight over a busy machine's cores)."""
+    before = torch.get_num_threads()
+    use_app_thread_policy()
+    yield
+    torch.set_num_threads(before)
 
 
 def open_view(view: str, model: str = "inside-smollm2", text: str | None = None, **state) -> AppTest:
@@ -67,14 +78,29 @@ def test_what_the_heads_do_finds_an_induction_head_in_smollm2():
 def test_logit_lens_and_ablation_on_smollm2_and_a_message_elsewhere():
     lens = open_view(P.INSIDE_VIEWS[4])
     assert "next token after the whole text: **`·mat`**" in markdown(lens)
-    ablation = open_view(P.INSIDE_VIEWS[5], inside_part="mlp", inside_layer=0)
+    ablation = open_view(P.INSIDE_VIEWS[5], text="One, two, three,", inside_part="mlp", inside_layer=0)
     assert float(ablation.metric[0].value.split()[0]) > 1
     ablation.button(key="inside_sweep_button").click().run()
     assert not ablation.exception
     ranked = ablation.dataframe[-1].value
     assert len(ranked) == 10 and list(ranked["KL (nats)"]) == sorted(ranked["KL (nats)"], reverse=True)
-    for view in P.INSIDE_VIEWS[4:]:
+    for view in P.INSIDE_VIEWS[4:6]:
         assert "choose SmolLM2" in open_view(view, "inside-minilm").info[0].value
+
+
+def test_contextual_vectors_and_attributions_on_minilm():
+    context = open_view(P.INSIDE_VIEWS[6], "inside-minilm")
+    assert "GloVe: one vector for “bank”" in markdown(context)
+    assert len(context.get("plotly_chart")) == 2
+    context.text_input(key="inside_word").set_value("river").run()
+    assert "Sentence 2 does not use the word “river”" in context.error[0].value
+    attribution = open_view(P.INSIDE_VIEWS[7], "inside-minilm", text="Not bad at all: the cast is great.")
+    attribution.button(key="inside_attribute").click().run()
+    assert "Explaining the logit of “positive”" in markdown(attribution)
+    assert "Completeness" in attribution.caption[-1].value or any(
+        "Completeness" in c.value for c in attribution.caption
+    )
+    assert "choose MiniLM" in open_view(P.INSIDE_VIEWS[6]).info[0].value
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from models.core import display
+from models.transformer.attribution import Attributions
 from models.transformer.lens import LogitLens
 from models.transformer.trace import AttentionBlock, HeadWorking, PositionSignal
 
@@ -237,5 +238,58 @@ def final_token_figure(lens: LogitLens) -> go.Figure:
         yaxis={"title": f"P({lens.final_token})", "range": [0, 1], "tickformat": ".0%"},
         height=300,
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
+    )
+    return display.style_figure(figure)
+
+
+def projection_figure(points: np.ndarray, labels: list[str]) -> go.Figure:
+    """Points in 2-D, each labelled."""
+    figure = go.Figure(
+        go.Scatter(
+            x=points[:, 0],
+            y=points[:, 1],
+            mode="markers+text",
+            text=[label.split(":")[0] for label in labels],
+            textposition="top center",
+            hovertext=labels,
+            hoverinfo="text",
+            marker={"size": 12, "color": "#0072B2"},
+        )
+    )
+    figure.update_layout(
+        xaxis={"title": "component 1"},
+        yaxis={"title": "component 2"},
+        height=360,
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
+    )
+    return display.style_figure(figure)
+
+
+def attribution_figure(result: Attributions) -> go.Figure:
+    """Per token: input × gradient, integrated gradients, and the last layer's mean attention from the predicting
+    position, each scaled to its largest magnitude so the three read side by side."""
+    tokens = positioned(result.tokens)
+    figure = go.Figure()
+    for values, name, colour in (
+        (result.input_x_gradient, "input × gradient", "#56B4E9"),
+        (result.integrated, "integrated gradients", "#0072B2"),
+        (result.last_layer_attention, "last layer's attention", "#E69F00"),
+    ):
+        scale = float(np.abs(values).max()) or 1.0
+        figure.add_bar(
+            x=tokens,
+            y=values / scale,
+            name=name,
+            marker={"color": colour},
+            customdata=values,
+            hovertemplate="%{x}<br>" + name + " %{customdata:.3f}<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="group",
+        yaxis={"title": "relative to its largest"},
+        xaxis={"tickangle": -45},
+        legend={"orientation": "h", "y": 1.12},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     return display.style_figure(figure)
