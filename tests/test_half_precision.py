@@ -42,7 +42,15 @@ CLASSIFIERS = ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"]
 PERSON_SEGMENTERS = ["selfie-segmentation", "selfie-segmentation-landscape"]
 TRANSLATORS = ["translation-dates", "translation-enes"]
 SENTIMENT = ["sentiment-bilstm", "sentiment-minilm"]
-COMPARED = {*CHAR_LMS, *CLASSIFIERS, *PERSON_SEGMENTERS, *TRANSLATORS, *SENTIMENT, "smollm2-135m-instruct"}
+COMPARED = {
+    *CHAR_LMS,
+    *CLASSIFIERS,
+    *PERSON_SEGMENTERS,
+    *TRANSLATORS,
+    *SENTIMENT,
+    "smollm2-135m-instruct",
+    "speech-whisper-tiny-en",
+}
 TRANSLATION_INPUTS = {
     "translation-dates": ["Thursday, 14 March 2041", "3/4/1999", "vendredi 24 déc. 1982"],
     "translation-enes": [
@@ -59,6 +67,7 @@ FULL_PRECISION = {
     "translation-ibm1": "numpy word-alignment tables",
     "spacy-en-core-web-sm": "spaCy runs on the CPU",
     "mask-rcnn-shapes": "its loader keeps fp32 on every device; tests/test_gpu.py compares its CUDA run with the CPU",
+    "speech-pocketsphinx": "pocketsphinx decodes on the CPU in its own C code, no tensors",
 }
 
 
@@ -256,6 +265,29 @@ def test_translation_figures_drawn(pairs, model_id):
     best = translation.best
     attention_heatmap(attention_matrix(best), translation.source.tokens, best.tokens).to_dict()
     beam_tree(translation.search, translation.token_labels, translation.search.path(translation.search.best)).to_dict()
+
+
+def test_whisper_same_greedy_transcript_and_fp32_attention(pairs):
+    pytest.importorskip("soundfile", reason="the sample clips are FLAC files, read with soundfile")
+    from models.speech.catalog import read_clip
+
+    reference, candidate = pairs("speech-whisper-tiny-en")
+    assert next(candidate.model.parameters()).dtype == CANDIDATE_DTYPE
+    for clip in ["music_awb"]:
+        samples = read_clip(clip).samples
+        expected, got = reference.transcribe(samples), candidate.transcribe(samples)
+        chosen = [*expected.tokens, reference.eot]
+        audio = reference.encode(reference.preprocess(samples))
+        probabilities = reference.forced_log_probs(audio, [expected.tokens])[0, 1:].exp()  # step i -> next token
+
+        def gap_at(step: int, probabilities=probabilities, chosen=chosen, got=got) -> float:
+            theirs = [*got.tokens, reference.eot][step]
+            return float(probabilities[step, chosen[step]] - probabilities[step, theirs])
+
+        assert_same_choices(chosen, [*got.tokens, reference.eot], gap_at)
+        assert_fp32_array(got.attention)
+        assert got.attention.shape[:2] == (len(candidate.alignment_heads), len(got.tokens))
+        assert [w.start for w in got.words] == sorted(w.start for w in got.words)
 
 
 SENTENCES = [
