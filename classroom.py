@@ -31,8 +31,14 @@ MAX_PARTICIPANTS = 200
 MAX_SUBMISSIONS = 200  # per participant and room: a phone cannot fill the database
 BURST = 5
 RATE = 1.0  # actions per second once the burst is spent
-ACTIVITIES = ("next-word", "fool-the-models", "translation-vote")
-TITLES = dict(zip(ACTIVITIES, ("Next word", "Fool the models", "Which translation is better"), strict=True))
+ACTIVITIES = ("next-word", "fool-the-models", "translation-vote", "new-classes")
+TITLES = dict(
+    zip(
+        ACTIVITIES, ("Next word", "Fool the models", "Which translation is better", "Teach it new classes"), strict=True
+    )
+)
+MIN_CLASSES, MAX_CLASSES = 2, 4
+MAX_PHOTO_BYTES = 300_000  # a photo as stored: the page re-encodes it small (JPEG, at most 448 pixels a side)
 SENTIMENTS = ("positive", "negative")  # what a student means a sentence to be, in the models' label names
 TRANSLATIONS = ("neural", "apertium")  # what the class votes between
 SWEEP_SECONDS = 10.0  # how often a process looks for rooms past their time
@@ -275,6 +281,60 @@ def submit(
         )
         name = db.value("SELECT name FROM participants WHERE id = ?", (seat,))
     return Submission(submission_id, seat, name, activity, round, text, label, now, False)
+
+
+def class_names(text: str) -> list[str]:
+    """The presenter's new classes from "cup, pen, plant": trimmed, duplicates dropped; refused unless
+    MIN_CLASSES to MAX_CLASSES names of at most MAX_NAME characters."""
+    names = list(dict.fromkeys(" ".join(part.split()) for part in text.split(",") if part.strip()))
+    if not MIN_CLASSES <= len(names) <= MAX_CLASSES:
+        raise ClassroomError(
+            f"Name {MIN_CLASSES} to {MAX_CLASSES} classes, separated by commas (there are {len(names)})."
+        )
+    if any(len(name) > MAX_NAME for name in names):
+        raise ClassroomError(f"A class name has at most {MAX_NAME} characters.")
+    return names
+
+
+def submit_photo(code: str, token: str, class_name: str, photo: bytes) -> Submission:
+    """A photo of one of the room's new classes (the presenter named them), as the page re-encoded it."""
+    if not 0 < len(photo) <= MAX_PHOTO_BYTES:
+        raise ClassroomError(
+            f"A photo is stored at most {MAX_PHOTO_BYTES // 1000} kB; this one is {len(photo):,} bytes."
+        )
+    with _transaction() as db:
+        found = _room(db, code)
+        if found.activity != "new-classes":
+            raise ClassroomError("The presenter has moved on to another activity; the page has been updated.")
+        if class_name not in found.setup.get("classes", []):
+            raise ClassroomError("That class is not one the presenter named; the page has been updated.")
+        seat = _seat(db, found, token)
+        if db.value("SELECT COUNT(*) FROM submissions WHERE participant = ?", (seat,)) >= MAX_SUBMISSIONS:
+            raise ClassroomError(f"You have sent {MAX_SUBMISSIONS} answers to this class, which is the most it takes.")
+        now = time.time()
+        submission_id = db.value(
+            "INSERT INTO submissions (room, participant, activity, round, text, label, result, created, photo) "
+            "VALUES (?, ?, 'new-classes', '', ?, ?, '{}', ?, ?) RETURNING id",
+            (found.code, seat, class_name, class_name, now, photo),
+        )
+        name = db.value("SELECT name FROM participants WHERE id = ?", (seat,))
+    return Submission(submission_id, seat, name, "new-classes", "", class_name, class_name, now, False)
+
+
+def photos(code: str, classes: list[str]) -> dict[str, list[tuple[int, bytes]]]:
+    """Each named class's visible photos, oldest first, with their submission ids."""
+    found: dict[str, list[tuple[int, bytes]]] = {name: [] for name in classes}
+    with _transaction() as db:
+        room_code = _room(db, code).code
+        rows = db.rows(
+            "SELECT id, label, photo FROM submissions WHERE room = ? AND activity = 'new-classes' AND hidden = 0 "
+            "AND photo IS NOT NULL ORDER BY id",
+            (room_code,),
+        )
+    for submission_id, label, photo in rows:
+        if label in found:
+            found[label].append((submission_id, bytes(photo)))
+    return found
 
 
 def record_result(submission_id: int, result: dict[str, Any]) -> None:

@@ -47,6 +47,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "participant BIGINT NOT NULL REFERENCES participants(id), choice TEXT NOT NULL, "
         "PRIMARY KEY (submission, participant))",
     ),
+    (  # 3: photos for the class's new image classes (a submission's text names the class)
+        "ALTER TABLE submissions ADD COLUMN photo {bytes}",
+    ),
 )
 
 _migrated: set[str] = set()  # the databases this process has brought up to date

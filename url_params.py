@@ -316,6 +316,9 @@ CLASS_ACTIVITIES = tuple(TITLES.values())
 CLASS_ACTIVITY = Choice("class_activity", CLASS_ACTIVITIES[0], choices=CLASS_ACTIVITIES)
 NEXT_WORD = {"class_activity": CLASS_ACTIVITIES[0]}
 CLASS_PROMPT = Text("class_prompt", "The cat sat on the", NEXT_WORD, max_chars=200)  # the class guesses what follows
+NEW_CLASSES = {"class_activity": CLASS_ACTIVITIES[3]}
+CLASS_NAMES = Text("class_names", "pen, cup", NEW_CLASSES, max_chars=120)  # the new classes, comma-separated
+CLASS_TRY = sample("class_try", "coffee", **NEW_CLASSES)  # a photo to test the class's classifier on
 JOIN_ROOM = Text("room", "", max_chars=40)  # the class a phone joins (/join?room=...): the QR code carries it
 
 INSIDE_MODEL = Model("inside_model", task="transformer-internals")
@@ -450,6 +453,6 @@ PAGES: dict[str, tuple[Param, ...]] = {
         SEG_PROPOSALS,
         SEG_PROPOSALS_NMS,
     ),
-    "classroom.py": (CLASS_MINUTES, CLASS_ACTIVITY, CLASS_PROMPT),
+    "classroom.py": (CLASS_MINUTES, CLASS_ACTIVITY, CLASS_PROMPT, CLASS_NAMES, CLASS_TRY),
     "join.py": (JOIN_ROOM,),
 }

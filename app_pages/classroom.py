@@ -12,11 +12,17 @@ import classroom as cr
 import ui
 import url_params as P
 from models import generation as gen
+from models.classification.classifier import EfficientNetClassifier
+from models.classification.transfer import collect_features, train_head
 from models.core import display
+from models.core.images import read_image
 from models.generation.next_word import next_words, normalise_word, word_probability
 
 LANGUAGE_MODEL = "smollm2-135m-instruct"
+BACKBONE = "efficientnet-lite0"
 REFRESH_SECONDS = 1.0
+TAUGHT = "_class_taught"  # the classifier trained on the class's photos: (classes, model, accuracy, held out)
+HOLD_OUT_EVERY = 4  # every 4th photo of a class is kept for testing (and the last, when a class has 2 or 3)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -132,6 +138,66 @@ def translation_panel(code: str) -> None:
     moderation(code, sent)
 
 
+def photos_panel(code: str, classes: list[str]) -> None:
+    """How many photos each class has so far, and the latest ones."""
+    pooled = cr.photos(code, classes)
+    for column, (name, taken) in zip(st.columns(len(classes)), pooled.items(), strict=True):
+        with column:
+            st.markdown(f"**{ui.plain(name)}** · {len(taken)} photo(s)")
+            if taken:
+                st.image([photo for _, photo in taken[-6:]], width=70)
+    moderation(code, cr.submissions(code, "new-classes", hidden=False))
+
+
+def split(taken: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """(training photos, held-out photos) of one class."""
+    held = {i for i in range(len(taken)) if i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1}
+    if not held and len(taken) >= 2:
+        held = {len(taken) - 1}
+    return [p for i, p in enumerate(taken) if i not in held], [p for i, p in enumerate(taken) if i in held]
+
+
+def teach(code: str, classes: list[str], backbone: EfficientNetClassifier) -> None:
+    """Train a new head on the class's photos (the backbone frozen) and measure it on the held-out ones."""
+    pooled = {name: [photo for _, photo in taken] for name, taken in cr.photos(code, classes).items()}
+    short = [name for name, taken in pooled.items() if len(taken) < 2]
+    if short:
+        st.warning(f"Each class needs at least 2 photos (one is kept for testing): {', '.join(short)}.")
+        return
+    parts = {name: split(taken) for name, taken in pooled.items()}
+    with st.spinner("Running the frozen network over the photos and training the new head…"):
+        training = {name: [read_image(photo) for photo in train] for name, (train, _) in parts.items()}
+        features, targets = collect_features(backbone, training)
+        head, _ = train_head(features, targets, len(classes))
+        taught = backbone.with_head(head, classes, "the class's classifier")
+        tested = [(name, read_image(photo)) for name, (_, held) in parts.items() for photo in held]
+        right = sum(taught.predict(image, top_k=1)[0][0] == name for name, image in tested)
+    st.session_state[TAUGHT] = (classes, taught, right / len(tested), len(tested))
+
+
+def new_classes(code: str, classes: list[str]) -> None:
+    """Train on the class's photos, the held-out accuracy, and a new photo to try."""
+    backbone = ui.require_model(BACKBONE)
+    if st.button("Train on the class's photos", type="primary", icon=":material/model_training:", key="class_train"):
+        with ui.friendly_errors():
+            teach(code, classes, backbone)
+    taught = st.session_state.get(TAUGHT)
+    if taught is None or taught[0] != classes:
+        st.caption(f"Every {HOLD_OUT_EVERY}th photo of each class is kept out of training to test the result.")
+        return
+    _, model, accuracy, held_out = taught
+    st.metric("Accuracy on the held-out photos", f"{accuracy:.0%}", f"{held_out} photo(s)", delta_color="off")
+    trial = ui.image_input("class_try", P.CLASS_TRY)
+    if trial is not None:
+        guess = ui.run_or_report(lambda: model.predict(trial, top_k=len(classes)))
+        if guess is not None:
+            st.dataframe(
+                pd.DataFrame([{"class": label, "probability": p} for label, _, p in guess]),
+                hide_index=True,
+                column_config={"probability": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0)},
+            )
+
+
 def moderation(code: str, shown: list[cr.Submission]) -> None:
     """Hide a submission from every screen."""
     if not shown:
@@ -146,7 +212,7 @@ def moderation(code: str, shown: list[cr.Submission]) -> None:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def live(code: str, activity: str, prompt: str) -> None:
+def live(code: str, activity: str, prompt: str, classes: list[str]) -> None:
     """Who is in and the activity's panel, read again every second from the shared database."""
     ui.use_display()  # a fragment rerun may run in a fresh thread
     try:
@@ -161,8 +227,10 @@ def live(code: str, activity: str, prompt: str) -> None:
             next_word_panel(code, prompt)
         elif activity == "fool-the-models":
             fool_panel(code)
-        else:
+        elif activity == "translation-vote":
             translation_panel(code)
+        elif classes:
+            photos_panel(code, classes)
 
 
 def start(minutes: int) -> None:
@@ -220,10 +288,16 @@ else:
         if activity == "next-word":
             prompt = st.text_input("Prompt: the class guesses the word after it", **ui.bound(P.CLASS_PROMPT))
             prompt = " ".join(prompt.split()) or P.CLASS_PROMPT.default
-        setup = {"prompt": prompt} if prompt else {}
+        classes: list[str] = []
+        if activity == "new-classes":
+            named = st.text_input("New classes: 2 to 4 names, separated by commas", **ui.bound(P.CLASS_NAMES))
+            classes = ui.run_or_report(lambda: cr.class_names(named)) or []
+        setup = {"prompt": prompt} if prompt else {"classes": classes} if classes else {}
         if (room.activity, room.setup) != (activity, setup):
             ui.run_or_report(lambda: cr.set_activity(code, key, activity, setup))
-        live(code, activity, prompt)
+        live(code, activity, prompt, classes)
+        if classes:
+            new_classes(code, classes)
 
 ui.how_it_works(
     f"""
@@ -238,10 +312,13 @@ probability, and a word of several tokens gets the product of its tokens' probab
 list, bag of words, LSTM, transformer) on the student's phone request; a model is fooled when its verdict
 differs from what the author meant. **Which translation is better**: the project's neural English→Spanish
 model and Apertium's hand-written rules translate each sentence, and the class votes: a small human evaluation.
+**Teach it new classes**: the presenter names 2 to 4 classes, phones photograph examples; the frozen
+EfficientNet-Lite0 turns each photo into 1,280 features and only a new last layer is trained on them (as on the
+image classification page); every 4th photo of a class is kept out to measure the accuracy on unseen photos.
 
 Stored: {cr.STORED}. Deleted when the presenter ends the class or when its time runs out.
 Each phone may send {cr.BURST} answers at once, then about {cr.RATE:g} a second.
 """,
-    [LANGUAGE_MODEL],
+    [LANGUAGE_MODEL, BACKBONE],
 )
 ui.sync_url()

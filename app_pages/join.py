@@ -10,6 +10,7 @@ import classroom as cr
 import ui
 import url_params as P
 from models import sentiment as sm
+from models.core.images import small_jpeg
 from models.core.registry import get_registry
 from models.translation.baselines import APERTIUM_MISSING, apertium_mode, apertium_sentence
 from models.translation.translator import as_translator
@@ -110,6 +111,21 @@ def translation_vote(code: str, me: cr.Participant) -> None:
                 ui.run_or_report(partial(cr.vote, code, me.token, s.id, order["AB".index(picked)]))
 
 
+def new_classes(code: str, me: cr.Participant, classes: list[str]) -> None:
+    if not classes:
+        st.info("Waiting for the presenter to name the classes.", icon=":material/hourglass_empty:")
+        return
+    st.markdown("Photograph examples of each class: the screen teaches the network from everyone's photos.")
+    picked = st.segmented_control("This photo shows", classes, default=classes[0], key="class_photo_class")
+    shot = st.camera_input("Photo", key="class_photo")
+    if shot is not None and st.button(
+        "Send this photo", type="primary", icon=":material/send:", key="class_photo_send"
+    ):
+        photo = ui.run_or_report(lambda: small_jpeg(shot.getvalue()))
+        if photo is not None and ui.run_or_report(lambda: cr.submit_photo(code, me.token, picked or classes[0], photo)):
+            st.success(f"Sent as {ui.plain(picked or classes[0])}. Take another, of any class.")
+
+
 ui.header("Join a class", "Take part from your phone: the class's answers appear on the presenter's screen.")
 typed = st.text_input("Class code", **ui.bound(P.JOIN_ROOM), placeholder="ABCDE-FGHJK")
 st.caption(
@@ -143,12 +159,15 @@ if room is not None:
             next_word(room.code, me, room.setup.get("prompt", ""))
         elif room.activity == "fool-the-models":
             fool_the_models(room.code, me)
-        else:
+        elif room.activity == "translation-vote":
             translation_vote(room.code, me)
+        else:
+            new_classes(room.code, me, room.setup.get("classes", []))
         watch(room.code, room.activity, room.setup)
 
 ui.how_it_works(
     "The app's server runs the models on what the class sends: a language model guessing the next word, "
-    "four sentiment models, two translators. Your phone only sends text and votes."
+    "four sentiment models, two translators, an image classifier. Your phone only sends text, votes and photos "
+    "(each shrunk to at most 448 pixels a side and stored as a new JPEG)."
 )
 ui.sync_url()

@@ -1,12 +1,16 @@
 """A class together in AppTest: one presenter session (/classroom) and phone sessions (/join) sharing a real
 SQLite database, each activity with the real models, and the bad input a class produces."""
 
+import io
+
 import pandas as pd
 import pytest
+from PIL import Image
 
 import classroom as cr
 import database
 import ui
+from models.classification.transfer import example_classes
 from tests.test_presenter_share import open_page
 
 SCRIPT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -173,3 +177,48 @@ def test_bad_rooms_and_bad_input_give_messages_and_the_room_keeps_working():
     assert "has ended" in texts(no_exception(phone.run()), "error")[0]
     with database.transaction() as db:
         assert db.value("SELECT COUNT(*) FROM submissions WHERE room = ?", (code,)) == 0
+
+
+def jpeg(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_teach_it_new_classes_from_the_phones_photos():
+    presenter, code = start_class(class_activity="Teach it new classes", class_names="cat, coffee, cat")
+    assert cr.room(code).setup == {"classes": ["cat", "coffee"]}  # the duplicate dropped
+    phones = [join(code, name) for name in ("Pia", "Quinn", "Ray", "Sol")]
+    assert phones[0].segmented_control(key="class_photo_class").options == ["cat", "coffee"]
+    crops = example_classes(images_per_class=4, seed=1)
+    for i, name in enumerate(("cat", "coffee") * 4):
+        phone = phones[i % 4]  # two photos each: within a phone's burst
+        phone.segmented_control(key="class_photo_class").set_value(name)
+        phone.camera_input(key="class_photo").set_value(("shot.jpg", jpeg(crops[name][i // 2]), "image/jpeg"))
+        no_exception(phone.run())
+        phone.button(key="class_photo_send").click()
+        assert texts(no_exception(phone.run()), "success")[-1].startswith(f"Sent as {name}")
+    stored = cr.photos(code, ["cat", "coffee"])
+    assert [len(stored["cat"]), len(stored["coffee"])] == [4, 4]
+    assert all(Image.open(io.BytesIO(photo)).format == "JPEG" for _, photo in stored["cat"])
+
+    no_exception(presenter.run())
+    assert "**cat** · 4 photo(s)" in texts(presenter, "markdown")
+    presenter.button(key="class_train").click()
+    no_exception(presenter.run())
+    (accuracy,) = [m for m in presenter.metric if m.label == "Accuracy on the held-out photos"]
+    assert accuracy.value == "100%"  # one held-out crop of each class, told apart
+    table = presenter.dataframe[-1].value  # the sample photo to try: the coffee cup
+    assert table.loc[0, "class"] == "coffee" and table["probability"].sum() == pytest.approx(1.0)
+
+    phone = phones[0]  # refused before they are stored: no rate spent
+    for content, why in (
+        (b"\x00\x00\x00\x18ftypheic" + bytes(2_000), "not an image that can be read"),  # an iPhone's HEIC
+        (b"\xff\xd8\xff\xe0" + bytes(500), "not an image that can be read"),  # a JPEG broken off
+        (bytes(10_500_000), "10.5 MB; send one of at most 10 MB"),
+    ):
+        phone.camera_input(key="class_photo").set_value(("shot.jpg", content, "image/jpeg"))
+        no_exception(phone.run())
+        phone.button(key="class_photo_send").click()
+        assert why in texts(no_exception(phone.run()), "error")[-1]
+    assert sum(len(v) for v in cr.photos(code, ["cat", "coffee"]).values()) == 8  # nothing more was stored

@@ -213,3 +213,31 @@ def test_the_clusters_postgresql_listens_on_loopback_only_and_wants_its_password
     assert listening == {"127.0.0.1"}
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(postgres_url.replace(address.password, "guess"), connect_timeout=5).close()
+
+
+def test_photos_of_the_new_classes_are_stored_as_bytes_and_go_with_the_class(db):
+    room, key = cr.open_room()
+    student, _ = cr.join(room.code, "Uma")
+    photo = bytes(range(256)) * 100  # any bytes: the page stores what it re-encoded
+    with pytest.raises(cr.ClassroomError, match="moved on"):
+        cr.submit_photo(room.code, student.token, "cup", photo)
+    cr.set_activity(room.code, key, "new-classes", {"classes": cr.class_names(" cup ,pen,  cup")})
+    assert cr.room(room.code).setup == {"classes": ["cup", "pen"]}
+    sent = cr.submit_photo(room.code, student.token, "cup", photo)
+    with pytest.raises(cr.ClassroomError, match="not one the presenter named"):
+        cr.submit_photo(room.code, student.token, "<script>", photo)
+    with pytest.raises(cr.ClassroomError, match="at most 300 kB"):
+        cr.submit_photo(room.code, student.token, "pen", bytes(cr.MAX_PHOTO_BYTES + 1))
+    assert cr.photos(room.code, ["cup", "pen"]) == {"cup": [(sent.id, photo)], "pen": []}
+    cr.hide(room.code, key, sent.id)
+    assert cr.photos(room.code, ["cup", "pen"]) == {"cup": [], "pen": []}
+    cr.end(room.code, key)
+    with database.transaction() as store:
+        assert store.value("SELECT COUNT(*) FROM submissions WHERE photo IS NOT NULL AND room = ?", (room.code,)) == 0
+
+
+def test_the_presenters_class_names_are_checked():
+    assert cr.class_names("cat, dog, , cat") == ["cat", "dog"]
+    for bad in ("cat", "a, b, c, d, e", "cat, " + "x" * 31, ""):
+        with pytest.raises(cr.ClassroomError):
+            cr.class_names(bad)

@@ -103,3 +103,15 @@ def sample_image(name: str) -> Image.Image:
     if name not in SAMPLES:
         raise InputError(f"No sample image called '{name}'.")
     return SAMPLES[name]()
+
+
+def small_jpeg(data: bytes, max_side: int = 448, max_bytes: int = 10_000_000) -> bytes:
+    """A photo checked and shrunk for storing (a class's photos in the shared database): refused above
+    `max_bytes` before it is decoded, read by `read_image` (a clear error for anything that is not a readable
+    image), at most `max_side` pixels a side, re-encoded as JPEG. What is stored is never the upload itself."""
+    if len(data) > max_bytes:
+        raise InputError(f"The photo is {len(data) / 1e6:.1f} MB; send one of at most {max_bytes // 1_000_000} MB.")
+    image = read_image(data, max_side=max_side)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
