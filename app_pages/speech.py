@@ -95,11 +95,18 @@ digest = hashlib.sha256(audio.samples.tobytes()).hexdigest()[:16]
 st.caption(f"{audio.seconds:.1f} s at {SAMPLE_RATE / 1000:g} kHz, mono: what both recognizers take.")
 
 
-def whisper_transcript(method: str = "beam", width: int = 5):
-    return remembered(
-        ("whisper", digest, method, width),
-        lambda: ui.infer(WHISPER, as_recognizer, lambda model: model.transcribe(audio.samples, method, width)),
-    )
+def whisper_transcript(method: str = "beam", width: int = 5, watch: bool = False):
+    """Whisper's transcript; with `watch`, the likeliest hypothesis is shown as the search writes it."""
+    live = st.empty() if watch else None
+
+    def transcribe(model):
+        on_step = (lambda text: live.markdown(f"✍️ {text}▌")) if live is not None else None
+        return model.transcribe(audio.samples, method, width, on_step=on_step)
+
+    transcript = remembered(("whisper", digest, method, width), lambda: ui.infer(WHISPER, as_recognizer, transcribe))
+    if live is not None:
+        live.empty()
+    return transcript
 
 
 def sphinx_result(language_weight: float = DEFAULT_LANGUAGE_WEIGHT):
@@ -226,7 +233,7 @@ if tabs["A transformer: Whisper"].open:
         )
         method = method or P.SPEECH_METHOD.default
         width = columns[1].slider("Beam width", **ui.bound(P.SPEECH_WIDTH), disabled=method == "greedy")
-        transcript = whisper_transcript(method, width if method == "beam" else 1)
+        transcript = whisper_transcript(method, width if method == "beam" else 1, watch=True)
         greedy = whisper_transcript("greedy", 1) if transcript is not None and method == "beam" else transcript
         if transcript is not None:
             steps = [

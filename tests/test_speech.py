@@ -59,6 +59,10 @@ def music() -> np.ndarray:
     return read_clip("music_awb").samples  # "please turn the music down and open the window"
 
 
+def odd_audio_samples(kind: str) -> np.ndarray:
+    return read_audio(odd_audio()[kind][1]).samples
+
+
 @pytest.mark.parametrize("kind", ODD_AUDIO)
 def test_odd_audio_is_read_or_explained(kind):
     _, data = odd_audio()[kind]
@@ -124,6 +128,8 @@ def test_pocketsphinx_words_nbest_phones_and_keyphrases(sphinx, music):
     assert sphinx.spot(music, "kitchen", 1e-5) == []
     with pytest.raises(InputError, match="no pronunciation"):
         sphinx.spot(music, "qzxv", 1e-20)
+    sphinx.recognize(odd_audio_samples("noise"))
+    assert sphinx.recognize(music).text == result.text  # what came before does not change what it hears
 
 
 def test_the_ctranslate2_reader_refuses_what_it_cannot_read(tmp_path):
@@ -167,7 +173,9 @@ def test_whisper_matches_ctranslate2(whisper, clip):
 
 
 def test_whisper_transcribes_with_word_times(whisper, music):
-    transcript = whisper.transcribe(music, "beam", 3)
+    written: list[str] = []
+    transcript = whisper.transcribe(music, "beam", 3, on_step=written.append)
+    assert written[0] == "" and written[2] == "Please turn" and len(written) >= len(transcript.tokens)
     assert word_errors(clip_entry("music_awb")["text"], transcript.text).wer == 0.0
     assert len(transcript.tokens) == len(transcript.token_probs) == transcript.attention.shape[1]
     assert transcript.attention.shape[0] == len(whisper.alignment_heads)

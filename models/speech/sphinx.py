@@ -77,7 +77,9 @@ class SphinxRecognizer:
         """A decoder of one kind and settings, made once (a few hundred milliseconds) and kept."""
         key = (kind, *settings)
         if key not in self._decoders:
-            base = {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "hmm": str(self.model_dir / "en-us")}
+            # Batch cepstral mean normalisation (the whole utterance's mean): the default live estimate carries
+            # over from the previous recording, so the same clip would be heard differently after another one.
+            base = {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "hmm": str(self.model_dir / "en-us"), "cmn": "batch"}
             base["dict"] = str(self.model_dir / "cmudict-en-us.dict")
             if kind == "words":
                 options = {"lm": str(self.model_dir / "en-us.lm.bin"), "lw": settings[0]}
@@ -92,9 +94,12 @@ class SphinxRecognizer:
         return self._decoders[key]
 
     def _decode(self, decoder, samples: np.ndarray) -> None:
+        pcm = _pcm16(samples)  # checked before the utterance starts: a started one must be ended
         decoder.start_utt()
-        decoder.process_raw(_pcm16(samples), full_utt=True)
-        decoder.end_utt()
+        try:
+            decoder.process_raw(pcm, full_utt=True)
+        finally:
+            decoder.end_utt()
 
     def _segments(self, decoder) -> list[Segment]:
         return [
@@ -120,6 +125,8 @@ class SphinxRecognizer:
             words = [s for s in self._segments(decoder) if s.text not in FILLERS]
             nbest = []
             for candidate, _ in zip(decoder.nbest(), range(NBEST * 4), strict=False):
+                if candidate is None:  # pocketsphinx yields None for a path without words (noise)
+                    continue
                 text = " ".join(VARIANT.sub("", w) for w in candidate.hypstr.split())
                 if text and text not in nbest:
                     nbest.append(text)

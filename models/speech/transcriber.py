@@ -19,6 +19,7 @@ first token.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,12 +136,26 @@ class WhisperRecognizer:
         return logits.log_softmax(-1), attention, {"audio": state["audio"], "self": cache}
 
     @torch.inference_mode()
-    def search(self, audio_features: torch.Tensor, settings: SearchSettings, frames: int) -> SearchResult:
+    def search(
+        self,
+        audio_features: torch.Tensor,
+        settings: SearchSettings,
+        frames: int,
+        on_step: Callable[[str], None] | None = None,
+    ) -> SearchResult:
         """One search over the decoder for one clip's encoder output (1, 1500, C); `frames`: the encoder
-        frames the clip covers (the attention rows keep only those)."""
+        frames the clip covers (the attention rows keep only those). `on_step(text)` is told, before each
+        step, the text of the likeliest live hypothesis (the search keeps them best first)."""
         state = {"audio": self.model.decoder.audio_cache(audio_features), "self": None}
         search = settings.new_search(self.sot, self.eot, source_length=frames)
-        return run_searches([search], self.step, state, reorder=_reorder)[0]
+        step = self.step
+        if on_step is not None:
+
+            def step(prefixes: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
+                on_step(self.detokenize(prefixes[0, 1:].tolist()))  # one host read a step, only when watched
+                return self.step(prefixes, state)
+
+        return run_searches([search], step, state, reorder=_reorder)[0]
 
     @torch.inference_mode()
     def no_speech_probability(self, audio_features: torch.Tensor) -> float:
@@ -149,14 +164,20 @@ class WhisperRecognizer:
         return float(logits[0, -1].float().softmax(-1)[self.no_speech])
 
     def transcribe(
-        self, samples: np.ndarray, method: str = "greedy", beam_width: int = 5, length_penalty: float = 1.0
+        self,
+        samples: np.ndarray,
+        method: str = "greedy",
+        beam_width: int = 5,
+        length_penalty: float = 1.0,
+        on_step: Callable[[str], None] | None = None,
     ) -> WhisperTranscript:
+        """The transcript of at most 30 s; `on_step` follows the search as it writes (see `search`)."""
         if not 1 <= beam_width <= MAX_BEAM_WIDTH:
             raise InputError(f"The beam width must be between 1 and {MAX_BEAM_WIDTH}.")
         audio_features = self.encode(self.preprocess(samples))
         frames = max(1, min(audio_features.size(1), round(len(samples) / SAMPLE_RATE * FRAMES_PER_SECOND)))
         settings = SearchSettings(method, beam_width, MAX_NEW_TOKENS, length_penalty)
-        result = self.search(audio_features, settings, frames)
+        result = self.search(audio_features, settings, frames, on_step)
         return self.postprocess(result, self.no_speech_probability(audio_features))
 
     def postprocess(self, result: SearchResult, no_speech_prob: float) -> WhisperTranscript:
