@@ -72,7 +72,7 @@ def waveform(
             x1=end,
             y0=1.02,
             y1=1.22,
-            fillcolor=f"rgba(0,114,178,{0.15 + 0.6 * score:.2f})",
+            fillcolor=f"rgba(0,114,178,{0.08 + 0.35 * score:.2f})",
             line={"color": "#0072B2", "width": 1},
         )
         figure.add_annotation(
