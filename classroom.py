@@ -120,13 +120,17 @@ def sweep_expired() -> int:
 
 
 @contextmanager
-def _transaction() -> Iterator[database.Database]:
-    """`database.transaction()`, after a sweep of expired rooms when one is due: in a transaction of its own,
-    so a refusal that follows cannot roll the deletion back."""
-    if time.time() - _last_sweep > SWEEP_SECONDS:
-        sweep_expired()
-    with database.transaction() as db:
-        yield db
+def _transaction(write: bool = True) -> Iterator[database.Database]:
+    """`database.transaction(write)`, after a sweep of expired rooms when one is due: in a transaction of its
+    own, so a refusal that follows cannot roll the deletion back. A database too busy to answer is a
+    ClassroomError like any other refusal: the pages show its message."""
+    try:
+        if time.time() - _last_sweep > SWEEP_SECONDS:
+            sweep_expired()
+        with database.transaction(write) as db:
+            yield db
+    except database.DatabaseBusy as exc:
+        raise ClassroomError(str(exc)) from exc
 
 
 def _delete_contents(db: database.Database, code: str) -> None:
@@ -154,7 +158,7 @@ def _room(db: database.Database, code: str, presenter_key: str | None = None) ->
 
 def room(code: str) -> Room:
     """The open room `code`; a clear error for a malformed, unknown, expired or ended one."""
-    with _transaction() as db:
+    with _transaction(write=False) as db:
         return _room(db, code)
 
 
@@ -221,7 +225,7 @@ def join(code: str, name: str = "", token: str | None = None) -> tuple[Participa
 
 def participants(code: str) -> list[Participant]:
     """Who is in, in the order they joined (tokens left out: this is for showing)."""
-    with _transaction() as db:
+    with _transaction(write=False) as db:
         found = _room(db, code)
         rows = db.rows("SELECT id, name FROM participants WHERE room = ? ORDER BY id", (found.code,))
     return [Participant(i, name, "") for i, name in rows]
@@ -324,7 +328,7 @@ def submit_photo(code: str, token: str, class_name: str, photo: bytes) -> Submis
 def photos(code: str, classes: list[str]) -> dict[str, list[tuple[int, bytes]]]:
     """Each named class's visible photos, oldest first, with their submission ids."""
     found: dict[str, list[tuple[int, bytes]]] = {name: [] for name in classes}
-    with _transaction() as db:
+    with _transaction(write=False) as db:
         room_code = _room(db, code).code
         rows = db.rows(
             "SELECT id, label, photo FROM submissions WHERE room = ? AND activity = 'new-classes' AND hidden = 0 "
@@ -356,7 +360,7 @@ def submissions(code: str, activity: str, round: str | None = None, hidden: bool
         params.append(round)
     if not hidden:
         query += " AND s.hidden = 0"
-    with _transaction() as db:
+    with _transaction(write=False) as db:
         _room(db, code)
         rows = db.rows(query + " ORDER BY s.id", params)
     return [Submission(*row[:8], bool(row[8]), json.loads(row[9])) for row in rows]
@@ -386,7 +390,7 @@ def vote(code: str, token: str, submission_id: int, choice: str) -> None:
 
 def votes(code: str, activity: str) -> dict[int, dict[str, int]]:
     """Submission id -> choice -> how many voted for it, over the visible submissions of `activity`."""
-    with _transaction() as db:
+    with _transaction(write=False) as db:
         found = _room(db, code)
         rows = db.rows(
             "SELECT v.submission, v.choice, COUNT(*) FROM votes v JOIN submissions s ON s.id = v.submission "
@@ -401,7 +405,7 @@ def votes(code: str, activity: str) -> dict[int, dict[str, int]]:
 
 def my_votes(code: str, token: str) -> dict[int, str]:
     """Submission id -> this participant's vote."""
-    with _transaction() as db:
+    with _transaction(write=False) as db:
         found = _room(db, code)
         rows = db.rows(
             "SELECT v.submission, v.choice FROM votes v JOIN participants p ON p.id = v.participant "

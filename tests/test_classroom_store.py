@@ -241,3 +241,21 @@ def test_the_presenters_class_names_are_checked():
     for bad in ("cat", "a, b, c, d, e", "cat, " + "x" * 31, ""):
         with pytest.raises(cr.ClassroomError):
             cr.class_names(bad)
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer_and_a_stuck_writer_gives_a_message(tmp_path, monkeypatch):
+    path = tmp_path / "studio.sqlite3"
+    monkeypatch.setenv(database.URL_VARIABLE, f"sqlite:///{path}")
+    monkeypatch.setattr(database, "WAIT_SECONDS", 0.5)
+    room, _ = cr.open_room()
+    cr.join(room.code, "Vic")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another replica in the middle of a long write
+    try:
+        assert [p.name for p in cr.participants(room.code)] == ["Vic"]  # reads go on (WAL)
+        with pytest.raises(cr.ClassroomError, match="busy"):
+            cr.join(room.code, "Wes")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert cr.join(room.code, "Wes")[0].name == "Wes"
