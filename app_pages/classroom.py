@@ -41,6 +41,10 @@ def next_word_panel(code: str, prompt: str) -> None:
     counts = Counter(normalise_word(s.text) for s in guesses)
     counts.pop("", None)
     st.markdown(f"#### {ui.plain(prompt)} …")
+    st.caption(  # before the model's part: the count shows at once, the probabilities of new words take a moment
+        f"Guesses: {sum(counts.values())}. SmolLM2's bar is its probability that the next word is exactly this one "
+        "(the product of its tokens' probabilities); its own likeliest next tokens fill the rest."
+    )
     model = ui.infer(LANGUAGE_MODEL, gen.as_language_model, lambda lm: (lm, model_next_words(prompt, lm)))
     if model is None:
         return
@@ -53,10 +57,6 @@ def next_word_panel(code: str, prompt: str) -> None:
         p = model_p.get(word) if word not in counts else model_word_probability(prompt, word, lm)
         rows.append({"word": word, "who": "the class", "share": counts[word] / max(sum(counts.values()), 1)})
         rows.append({"word": word, "who": "SmolLM2", "share": p or 0.0})
-    st.caption(
-        f"Guesses: {sum(counts.values())}. SmolLM2's bar is its probability that the next word is exactly this one "
-        "(the product of its tokens' probabilities); its own likeliest next tokens fill the rest."
-    )
     if rows:
         shown = ui.current_display()
         chart = (
