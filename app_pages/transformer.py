@@ -105,7 +105,8 @@ with ui.main_result():
 if tabs["Tokens to vectors"].open:
     with tabs["Tokens to vectors"]:
         st.caption(f"{model.name} is {model.architecture}: it reads {len(trace.ids)} tokens here.")
-        st.dataframe(pd.DataFrame({"token": trace.tokens, "id": trace.ids}).T, width="stretch", key="inside_token_ids")
+        ids = pd.DataFrame([trace.tokens, [str(i) for i in trace.ids]], index=["token", "id"])
+        st.dataframe(ids, width="stretch", key="inside_token_ids")
         st.markdown("**Each token's embedding vector** (a strip per token, a colour per dimension)")
         st.plotly_chart(plots.embedding_strips(trace.tokens, trace.embeddings), width="stretch")
         st.markdown("**Where each token stands**")

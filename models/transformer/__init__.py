@@ -5,5 +5,7 @@ showed: attention blocks with q, k, v and weights, the position signal; one head
 (recording module outputs), `decoder.py` (SmolLM2 and Llama-style causal LMs), `encoder.py` (MiniLM and
 BERT-style encoders), `seq2seq.py` (the English->Spanish encoder-decoder), `patterns.py` (what each head does:
 previous-token, first-token, broad and induction scores), `lens.py` (the logit lens), `ablation.py` (switching
-heads, attention and MLPs off), `catalog.py` (the registry entries), `plots.py` (the page's figures).
+heads, attention and MLPs off), `context.py` (one word's contextual vectors across sentences), `attribution.py`
+(input x gradient and integrated gradients, with Captum), `catalog.py` (the registry entries), `plots.py`
+(the page's figures).
 """

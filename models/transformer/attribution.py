@@ -21,7 +21,7 @@ from models.transformer.encoder import OpenedEncoder
 from models.transformer.trace import Trace
 
 STEPS = 32  # points on the integration path to start with
-MAX_STEPS = 256
+MAX_STEPS = 64  # beyond this a button press would take minutes on a CPU; the page warns instead
 COMPLETE_WITHIN = 0.05
 
 
