@@ -15,7 +15,7 @@ from models.transformer.decoder import OpenedDecoder
 from models.transformer.encoder import OpenedEncoder
 from models.transformer.lens import logit_lens
 from models.transformer.opened import MAX_CHARS, MAX_TOKENS, OpenedTransformer
-from models.transformer.patterns import head_patterns
+from models.transformer.patterns import findings_markdown, head_patterns
 from models.transformer.trace import AttentionBlock, Trace, recomputed_weights, work_head
 from models.translation.plots import attention_heatmap
 
@@ -246,6 +246,10 @@ if tabs["What the heads do"].open:
                     st.plotly_chart(figure, width="stretch", key=f"inside_patterns_{scores.block}_{name}")
             if scores.induction is not None:
                 st.caption(f"Induction by chance (uniform attention): {scores.induction_chance:.3f}.")
+        with st.expander(
+            "Findings: which heads of SmolLM2, MiniLM and the translator do what", icon=":material/search:"
+        ):
+            st.markdown(findings_markdown())
         explain(
             """
 Some heads do recognisable jobs, and a score per head finds them. A **previous-token head** puts its weight on the

@@ -14,7 +14,7 @@ from models.transformer.context import EXAMPLE_SENTENCES, word_in_contexts
 from models.transformer.hooks import hooked
 from models.transformer.lens import logit_lens
 from models.transformer.opened import MAX_TOKENS
-from models.transformer.patterns import head_patterns
+from models.transformer.patterns import findings_markdown, head_patterns
 from models.transformer.trace import recomputed_weights, work_head
 
 TEXT = "The cat sat on the mat. The dog sat on the"
@@ -133,6 +133,11 @@ def test_smollm2_has_induction_and_previous_token_heads(smollm2):
     assert best > 0.5 and best > 10 * patterns.induction_chance  # chance: about 1/30 on this run
     assert patterns.best("previous_token", 1)[0][2] > 0.5
     assert patterns.best("first_token", 1)[0][2] > 0.9  # attention sinks
+    # The findings card names the heads this measures.
+    card = findings_markdown()
+    for pattern in ("induction", "previous_token"):
+        layer, head, score = patterns.best(pattern, 1)[0]
+        assert f"**{layer}.{head}: {score:.2f}**" in card
 
 
 def test_minilm_has_a_previous_token_head_and_no_induction_head(minilm):

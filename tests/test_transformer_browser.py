@@ -18,6 +18,7 @@ LINKS = {
 
 @pytest.mark.parametrize("name", list(LINKS))
 def test_each_model_opens_on_its_view(page, app_url, name):
+    page.set_viewport_size({"width": 1400, "height": 2000})  # the view's figures, not only its inputs
     page.goto(f"{app_url}/transformer?{urlencode(LINKS[name])}")
     wait_for_app(page, timeout_ms=240_000)
     assert "Inside a transformer" in page.locator("h1").first.inner_text()

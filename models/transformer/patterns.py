@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.core.paths import REPO_ROOT
 from models.transformer.opened import OpenedTransformer
 from models.transformer.trace import AttentionBlock
 
 REPEATED_LENGTH = 20  # random tokens per copy: 2 copies fit within MAX_TOKENS with the special tokens
 SEED = 0
+FINDINGS = REPO_ROOT / "assets" / "transformer" / "findings.md"  # the shipped models' heads, measured with this module
 
 
 @dataclass
@@ -73,3 +75,8 @@ def head_patterns(model: OpenedTransformer, length: int = REPEATED_LENGTH, seed:
         induction, chance = induction_scores(block, starts[key], length) if block.is_self else (None, float("nan"))
         found.append(HeadPatterns(block.name, previous, first, broad, induction, chance))
     return found
+
+
+def findings_markdown() -> str:
+    """The card of what the shipped models' heads do."""
+    return FINDINGS.read_text(encoding="utf-8")
