@@ -95,11 +95,12 @@ def require_model(model_id: str) -> Any:
     return model
 
 
-def choose_model(param: P.Model, label: str = "Model") -> ModelSpec | None:
-    """A select box over the registry's models for the parameter's task, remembered in the URL."""
+def choose_model(param: P.Model, label: str = "Model", extra: Sequence[ModelSpec] = ()) -> ModelSpec | None:
+    """A select box over the registry's models for the parameter's task (and `extra` ones of other tasks that the
+    page can also run), remembered in the URL."""
     from models.core.registry import get_registry
 
-    specs = get_registry().list(param.task)
+    specs = [*get_registry().list(param.task), *extra]
     if not specs:
         st.warning(f"No {param.task} model is registered.")
         return None
@@ -110,10 +111,12 @@ def choose_model(param: P.Model, label: str = "Model") -> ModelSpec | None:
     return get_registry().get(chosen)
 
 
-def choose_and_load_model(param: P.Model, label: str, wrap: Callable[[Any, str], T]) -> tuple[ModelSpec, T]:
+def choose_and_load_model(
+    param: P.Model, label: str, wrap: Callable[[Any, str], T], extra: Sequence[ModelSpec] = ()
+) -> tuple[ModelSpec, T]:
     """`choose_model`, then load the chosen model and `wrap(model, name)` it into the page's
     pipeline. Stops the page (after a clear message) when there is no model or it fails to load."""
-    spec = choose_model(param, label)
+    spec = choose_model(param, label, extra)
     if spec is None:
         st.stop()
     wrapped = run_or_report(lambda: wrap(require_model(spec.id), spec.name))

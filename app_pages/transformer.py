@@ -6,10 +6,11 @@ import streamlit as st
 
 import ui
 import url_params as P
+from models.core.registry import get_registry
 from models.transformer import plots
 from models.transformer.ablation import Ablation, ablate, sweep_heads
 from models.transformer.attribution import COMPLETE_WITHIN, STEPS, attribute
-from models.transformer.catalog import as_opened
+from models.transformer.catalog import as_opened, user_models
 from models.transformer.context import EXAMPLE_SENTENCES, EXAMPLE_WORD, word_in_contexts
 from models.transformer.decoder import OpenedDecoder
 from models.transformer.encoder import OpenedEncoder
@@ -72,7 +73,7 @@ def choose_layer_and_head(block: AttentionBlock, heads: bool = True) -> tuple[in
 
 
 # ---- model and text
-spec, model = ui.choose_and_load_model(P.INSIDE_MODEL, "Model", as_opened)
+spec, model = ui.choose_and_load_model(P.INSIDE_MODEL, "Model", as_opened, user_models(get_registry().list()))
 text_param = P.INSIDE_TEXT.given(default=model.examples[0])
 
 

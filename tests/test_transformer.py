@@ -6,10 +6,13 @@ import pytest
 import torch
 
 from models.core.device import use_app_thread_policy
-from models.core.errors import InputError
+from models.core.errors import InputError, ModelLoadError
+from models.core.loaders import load_hf
 from models.core.registry import get_registry
+from models.sentiment.minilm import minilm_base_dir
 from models.transformer.ablation import Ablation, ablate, logits_with, sweep_heads, zero_heads
 from models.transformer.attribution import attribute
+from models.transformer.catalog import as_opened
 from models.transformer.context import EXAMPLE_SENTENCES, word_in_contexts
 from models.transformer.hooks import hooked
 from models.transformer.lens import logit_lens
@@ -187,3 +190,34 @@ def test_integrated_gradients_are_complete(model_name, request):
     assert result.integrated.sum() == pytest.approx(change, rel=0.05)  # complete at the steps it took
     assert result.completeness_error < 0.05 and result.steps >= 32
     np.testing.assert_allclose(result.last_layer_attention.sum(), 1, atol=1e-5)
+
+
+def test_a_users_causal_lm_opens_on_a_copy_of_its_own(tiny_llama_folder):
+    loaded = load_hf("causal-lm", str(tiny_llama_folder), torch.device("cpu"))
+    opened = as_opened(loaded, "tiny Llama")
+    assert as_opened(loaded, "tiny Llama") is opened and opened.model is not loaded.model
+    trace = opened.trace("the cat sat on the mat")
+    block = trace.blocks["self"]
+    torch.testing.assert_close(recomputed_weights(block), block.weights, atol=1e-5, rtol=0)
+    assert logit_lens(opened, trace).top_tokens[-1] == opened.labels(trace.logits.argmax(-1).tolist())
+
+
+def test_a_users_bert_classifier_opens_and_others_get_a_message(tmp_path):
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_base_dir())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+    )
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    opened = as_opened(load_hf("text-classification", str(tmp_path), torch.device("cpu")), "tiny BERT")
+    block = opened.trace("A river bank.").blocks["self"]
+    assert block.weights.shape[:2] == (2, 4)
+    torch.testing.assert_close(recomputed_weights(block), block.weights, atol=1e-5, rtol=0)
+    with pytest.raises(ModelLoadError):
+        as_opened(object(), "a date model")

@@ -4,6 +4,7 @@ model returns its weights), so that recording never touches the copies other pag
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ from models.translation.translator import load_enes
 
 TASK = "transformer-internals"
 CPU = torch.device("cpu")
+USER_TASKS = {"causal-lm": OpenedDecoder, "text-classification": OpenedEncoder}  # how a user's model is opened
 
 
 def load_smollm2_opened(location: str, device: torch.device) -> OpenedDecoder:
@@ -47,9 +49,29 @@ def load_enes_opened(location: str, device: torch.device) -> OpenedTranslator:
 
 
 def as_opened(loaded: Any, name: str = "the model") -> OpenedTransformer:
+    """What the registry loaded -> an opened transformer. A user's transformers model (a Llama-style causal LM, or a
+    BERT-style sequence classifier) is opened on a copy of its own: fp32 on the CPU, explicit-softmax attention."""
+    from models.core.loaders import HFModel
+
     if isinstance(loaded, OpenedTransformer):
         return loaded
+    if isinstance(loaded, HFModel) and loaded.task in USER_TASKS:
+        return loaded.wrapper("opened", lambda: open_user_model(loaded, name))
     raise ModelLoadError(f"{name} is not a transformer this page can open.")
+
+
+def open_user_model(loaded: Any, name: str) -> OpenedTransformer:
+    model = copy.deepcopy(loaded.model).to(CPU, torch.float32).eval()
+    try:
+        model.set_attn_implementation("eager")
+    except (ValueError, AttributeError) as exc:
+        raise ModelLoadError(f"{name} cannot return its attention weights: {exc}") from exc
+    return USER_TASKS[loaded.task](model, loaded.preprocessor, name)
+
+
+def user_models(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """The transformers models a user added (not the studio's own) of the tasks the page can open."""
+    return [spec for spec in specs if spec.task in USER_TASKS and spec.embedded is None]
 
 
 MODELS = [
