@@ -42,7 +42,7 @@ TECHNIQUES = {
         (
             "transformer.py",
             "Inside a transformer",
-            ":material/neurology:",
+            ":material/schema:",
             "Attention heads, the logit lens and switched-off parts in the three transformers the studio runs.",
         ),
         (
@@ -129,7 +129,8 @@ def main() -> None:
     navigation = {"": [home]}
     navigation.update({name: [p for p, _ in entries] for name, entries in sections.items() if entries})
     navigation["About"] = [about]
-    current = st.navigation(navigation)
+    # Every page stays listed: collapsed after ten entries, the list hid pages (and Models & device) under "View more".
+    current = st.navigation(navigation, expanded=True)
     ui.page_chrome(current.url_path, wait_for_libraries=current.url_path != home.url_path)
     st.sidebar.caption(device_badge())
     outcome = "interrupted"  # a newer rerun or st.stop() ended it early
