@@ -68,14 +68,11 @@ class ResidualBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Encoder block: x (B, T, C) -> (B, T, C)."""
-        h = self.attn_ln(x)
-        x = (
-            x
-            + self.attn.attend(
-                *(self.attn.split(p(h)) for p in (self.attn.query, self.attn.key, self.attn.value)), causal=False
-            )[0]
-        )
+        """Encoder block: x (B, T, C) -> (B, T, C). Nothing reads the encoder's attention weights, so it uses
+        torch's fused attention, which never holds the (heads, 1500, 1500) score matrix."""
+        attn, h = self.attn, self.attn_ln(x)
+        q, k, v = attn.split(attn.query(h)), attn.split(attn.key(h)), attn.split(attn.value(h))  # (B, heads, T, d)
+        x = x + attn.out(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2))
         return x + self.mlp(self.mlp_ln(x))
 
 
