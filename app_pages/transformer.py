@@ -17,7 +17,7 @@ from models.transformer.encoder import OpenedEncoder
 from models.transformer.lens import logit_lens
 from models.transformer.opened import MAX_CHARS, MAX_TOKENS, OpenedTransformer
 from models.transformer.patterns import findings_markdown, head_patterns
-from models.transformer.trace import AttentionBlock, Trace, recomputed_weights, work_head
+from models.transformer.trace import AttentionBlock, Trace, recomputed_weights, sinusoidal_table, work_head
 from models.translation.plots import attention_heatmap
 
 ui.header(
@@ -113,6 +113,11 @@ if tabs["Tokens to vectors"].open:
         st.markdown("**Where each token stands**")
         st.caption(trace.positions.explanation + " The dotted line marks the end of this text.")
         st.plotly_chart(plots.position_figure(trace.positions, len(trace.ids)), width="stretch")
+        if trace.positions.kind == "learned":
+            with st.expander("The original Transformer's sinusoidal positions", icon=":material/waves:"):
+                table = sinusoidal_table(len(trace.positions.values), trace.embeddings.shape[1])
+                st.caption(table.explanation)
+                st.plotly_chart(plots.position_figure(table, len(trace.ids)), width="stretch", key="inside_sinusoids")
         explain(
             """
 A tokenizer cuts the text into **tokens** (whole words, pieces of words, punctuation) and each gets an **id**,

@@ -18,7 +18,7 @@ from models.transformer.hooks import hooked
 from models.transformer.lens import logit_lens
 from models.transformer.opened import MAX_TOKENS
 from models.transformer.patterns import findings_markdown, head_patterns
-from models.transformer.trace import recomputed_weights, work_head
+from models.transformer.trace import recomputed_weights, sinusoidal_table, work_head
 
 TEXT = "The cat sat on the mat. The dog sat on the"
 
@@ -94,6 +94,15 @@ def test_learned_positions_are_most_similar_to_themselves(minilm):
     assert signal.kind == "learned" and signal.values.shape == (MAX_TOKENS, MAX_TOKENS)
     np.testing.assert_allclose(np.diag(signal.values), 1, atol=1e-5)
     assert signal.values[10, 11] > signal.values[10, 40]  # neighbours learned more similar vectors
+
+
+def test_the_sinusoidal_table_is_sines_and_cosines_of_position():
+    table = sinusoidal_table(48, 384).values
+    assert table.shape == (48, 384)
+    np.testing.assert_allclose(table[0, 0::2], 0, atol=1e-7)  # sin(0)
+    np.testing.assert_allclose(table[0, 1::2], 1, atol=1e-7)  # cos(0)
+    assert table[5, 0] == pytest.approx(np.sin(5)) and table[5, 1] == pytest.approx(np.cos(5))
+    assert table[5, 382] == pytest.approx(np.sin(5 * 10000 ** (-382 / 384)), abs=1e-6)
 
 
 def test_the_translator_decodes_its_own_translation(enes):

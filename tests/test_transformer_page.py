@@ -40,7 +40,7 @@ def markdown(app: AppTest) -> str:
 
 
 def test_tokens_to_vectors_for_each_model():
-    for model, charts in (("inside-smollm2", 2), ("inside-minilm", 2), ("inside-enes", 2)):
+    for model, charts in (("inside-smollm2", 2), ("inside-minilm", 3), ("inside-enes", 3)):  # + the sinusoids
         app = open_view(P.INSIDE_VIEWS[0], model)
         assert len(app.get("plotly_chart")) == charts
         tokens = app.dataframe[0].value

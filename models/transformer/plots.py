@@ -46,8 +46,19 @@ def embedding_strips(tokens: list[str], embeddings: np.ndarray) -> go.Figure:
 
 
 def position_figure(signal: PositionSignal, tokens: int) -> go.Figure:
-    """Rotary: cos(angle) per position and dimension pair. Learned: position-by-position similarity."""
-    if signal.kind == "rotary":
+    """Rotary: cos(angle) per position and dimension pair. Learned: position-by-position similarity. Sinusoidal: the
+    fixed table, position by dimension."""
+    if signal.kind == "sinusoidal":
+        heatmap = go.Heatmap(
+            z=signal.values,
+            colorscale="RdBu",
+            zmin=-1,
+            zmax=1,
+            colorbar={"title": "value"},
+            hovertemplate="position %{y}<br>dimension %{x}<br>%{z:.2f}<extra></extra>",
+        )
+        axes = {"xaxis": {"title": "dimension (fast → slow)"}, "yaxis": {"title": "position"}}
+    elif signal.kind == "rotary":
         heatmap = go.Heatmap(
             z=np.cos(signal.values),
             colorscale="RdBu",

@@ -44,7 +44,8 @@ class AttentionBlock:
 class PositionSignal:
     """How the model tells positions apart. `kind` "rotary": `values` holds the angle (radians) by which each
     position (rows) turns each pair of q/k dimensions (columns). `kind` "learned": `values` holds the cosine
-    similarity of the learned position vectors, position by position."""
+    similarity of the learned position vectors, position by position. `kind` "sinusoidal": `values` holds the
+    original Transformer's fixed table, position by dimension."""
 
     kind: str
     values: np.ndarray
@@ -126,4 +127,19 @@ def learned_similarity(table: torch.Tensor, count: int) -> PositionSignal:
         (vectors @ vectors.T).numpy(),
         "Each position has a vector of its own, learned in training and added to the token's vector. Their "
         "cosine similarity: nearby positions learned similar vectors, so the model can tell near from far.",
+    )
+
+
+def sinusoidal_table(count: int, dim: int) -> PositionSignal:
+    """The original Transformer's positions (Vaswani et al. 2017): sin and cos of position / 10000^(2i/dim), added to
+    the token vectors; fixed, not learned. (count, dim), sines in the even dimensions, cosines in the odd ones."""
+    positions = torch.arange(count, dtype=torch.float32)[:, None]  # (P, 1)
+    frequencies = 10000 ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # (dim/2,)
+    table = torch.zeros(count, dim)
+    table[:, 0::2], table[:, 1::2] = (positions * frequencies).sin(), (positions * frequencies).cos()
+    return PositionSignal(
+        "sinusoidal",
+        table.numpy(),
+        "For comparison, the original Transformer's positions: a fixed table of sines and cosines of position × "
+        "frequency, fast in the first dimensions and slow in the last, added to the token vectors. Nothing learned.",
     )
