@@ -48,6 +48,13 @@ def test_tokens_to_vectors_for_each_model():
     assert "Its translation" in markdown(app)
 
 
+@pytest.mark.parametrize("model", ["inside-smollm2", "inside-minilm", "inside-enes"])
+def test_every_view_runs_for_every_model(model):
+    for view in P.INSIDE_VIEWS:
+        app = open_view(view, model)  # no exception, no error: the view's result, or its own notice
+        assert app.get("plotly_chart") or app.info or app.get("button"), view
+
+
 def test_one_head_worked_out_matches_the_model():
     app = open_view(P.INSIDE_VIEWS[1], inside_layer=3, inside_head=2)
     table = app.dataframe[0].value
