@@ -161,10 +161,10 @@ if tabs["One head, worked out"].open:
             f"Largest difference between these softmaxes and the weights the model returned, over every layer, "
             f"head and token: {error:.1e}."
         )
-        st.markdown("**q, and the output: the weights times the value vectors, summed**")
-        st.plotly_chart(
-            plots.embedding_strips(["query q", "output Σ w·v"], np.stack([working.q, working.output])), width="stretch"
-        )
+        st.markdown("**The vectors: q, every key's k, and the output (the weights times the values, summed)**")
+        rows = ["query q", *(f"k {token}" for token in working.key_tokens), "output Σ w·v"]
+        vectors = np.vstack([working.q, working.k, working.output])  # (1 + Tk + 1, d)
+        st.plotly_chart(plots.embedding_strips(rows, vectors), width="stretch")
         explain(
             """
 Each head projects every token's vector three ways: a **query** q (what am I looking for?), a **key** k (what
