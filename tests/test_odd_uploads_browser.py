@@ -22,7 +22,14 @@ def no_exception(page) -> None:
 
 
 def upload(page, uploader_key: str, file) -> None:
-    page.locator(f'.st-key-{uploader_key} input[type="file"]').set_input_files(file)
+    """Give the uploader `file` (a path or Playwright's name/mimeType/buffer payload) and wait until it lists the
+    file as uploaded: two uploads in quick succession could otherwise race, and a result or message the previous
+    file left on the page (the same error twice) would pass for the new one's."""
+    uploader = page.locator(f".st-key-{uploader_key}")
+    uploader.locator('input[type="file"]').set_input_files(file)
+    name = file["name"] if isinstance(file, dict) else file.name
+    uploader.locator('[data-testid="stFileChipName"]', has_text=name).first.wait_for()
+    uploader.locator('[data-testid="stFileChipIconSpinner"]').wait_for(state="detached")
 
 
 def expect_box(page, testid: str, words: str) -> None:
