@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+import classroom_store
 import share_store
 import url_params as P
 from models.core import display as disp
@@ -378,10 +379,8 @@ def page_chrome(page_path: str, wait_for_libraries: bool = True) -> None:
 
 def class_link() -> None:
     """In the sidebar: start a class session, or go back to the one this session presents."""
-    import classroom
-
     running = st.session_state.get(CLASS_ROOM)
-    label = f"Class {classroom.shown_code(running[0])}" if running else "Start a class"
+    label = f"Class {classroom_store.shown_code(running[0])}" if running else "Start a class"
     st.sidebar.page_link(CLASS_PAGE, label=label, icon=":material/groups:")
 
 

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from classroom import LIFETIMES_MINUTES, TITLES
+from classroom_store import LIFETIMES_MINUTES, TITLES
 from models.core.display import PALETTES
 from models.core.images import SAMPLES
 from models.core.text import without_surrogates

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-import classroom as cr
+import classroom_store as cr
 import ui
 import url_params as P
 from models import generation as gen

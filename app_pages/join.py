@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-import classroom as cr
+import classroom_store as cr
 import ui
 import url_params as P
 from models import sentiment as sm

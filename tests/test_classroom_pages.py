@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import classroom as cr
+import classroom_store as cr
 import database
 import ui
 from models.classification.transfer import example_classes

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import classroom as cr
+import classroom_store as cr
 import database
 import share_store
 from tools.serve_cluster import postgres
