@@ -11,7 +11,7 @@ import torch
 
 from models.core.errors import ModelLoadError
 from models.transformer.hooks import recording
-from models.transformer.opened import OpenedTransformer
+from models.transformer.opened import OpenedHFTransformer
 from models.transformer.trace import AttentionBlock, PositionSignal, Trace, per_head
 
 
@@ -20,7 +20,7 @@ def token_labels(tokenizer: Any, ids: list[int]) -> list[str]:
     return [tokenizer.decode([i]).replace(" ", "·").replace("\n", "↵") or "∅" for i in ids]
 
 
-class OpenedDecoder(OpenedTransformer):
+class OpenedDecoder(OpenedHFTransformer):
     architecture = "decoder-only"
     examples = (
         "The cat sat on the mat. The dog sat on the",
@@ -41,15 +41,6 @@ class OpenedDecoder(OpenedTransformer):
         self.groups = attention.num_key_value_groups
         # The model's own rotary function, from the module that defines its attention.
         self.apply_rotary = sys.modules[type(attention).__module__].apply_rotary_pos_emb
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text).input_ids
-
-    def random_ids(self, count: int, seed: int) -> list[int]:
-        special = set(self.tokenizer.all_special_ids)
-        generator = torch.Generator().manual_seed(seed)
-        ids = torch.randint(1000, self.vocab_size, (count * 2,), generator=generator).tolist()
-        return [i for i in ids if i not in special][:count]
 
     def labels(self, ids: list[int]) -> list[str]:
         return token_labels(self.tokenizer, ids)

@@ -10,11 +10,11 @@ import torch
 
 from models.core.errors import ModelLoadError
 from models.transformer.hooks import recording
-from models.transformer.opened import MAX_TOKENS, OpenedTransformer
+from models.transformer.opened import MAX_TOKENS, OpenedHFTransformer
 from models.transformer.trace import AttentionBlock, Trace, learned_similarity, per_head
 
 
-class OpenedEncoder(OpenedTransformer):
+class OpenedEncoder(OpenedHFTransformer):
     architecture = "encoder-only"
     examples = (
         "I sat by the bank of the river and watched the water.",
@@ -30,15 +30,6 @@ class OpenedEncoder(OpenedTransformer):
         self.layers = self.bert.encoder.layer
         self.vocab_size = model.config.vocab_size
         self.head_dim = self.layers[0].attention.self.attention_head_size
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text).input_ids
-
-    def random_ids(self, count: int, seed: int) -> list[int]:
-        special = set(self.tokenizer.all_special_ids)
-        generator = torch.Generator().manual_seed(seed)
-        ids = torch.randint(1000, self.vocab_size, (count * 2,), generator=generator).tolist()
-        return [i for i in ids if i not in special][:count]
 
     def framed(self, ids: list[int]) -> tuple[list[int], int]:
         return [self.tokenizer.cls_token_id, *ids, self.tokenizer.sep_token_id], 1

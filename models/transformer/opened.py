@@ -5,6 +5,9 @@ view, and every attention tensor kept, stays small."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
 
 from models.core.errors import InputError
 from models.core.text import TextPolicy, prepare_text
@@ -62,3 +65,18 @@ class OpenedTransformer(ABC):
     def random_ids(self, count: int, seed: int) -> list[int]:
         """`count` ordinary tokens drawn at random (no special tokens), for the induction test; the model's
         own start tokens are added by `trace_ids` where it needs them."""
+
+
+class OpenedHFTransformer(OpenedTransformer):
+    """An opened transformers model: its tokenizer encodes texts and draws the random tokens."""
+
+    tokenizer: Any
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer(text).input_ids
+
+    def random_ids(self, count: int, seed: int) -> list[int]:
+        special = set(self.tokenizer.all_special_ids)
+        generator = torch.Generator().manual_seed(seed)
+        ids = torch.randint(1000, self.vocab_size, (count * 2,), generator=generator).tolist()
+        return [i for i in ids if i not in special][:count]
