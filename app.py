@@ -121,7 +121,6 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state=ui.sidebar_state(),
     )
-    start_preparation()
     sections = technique_pages()
     st.session_state["technique_pages"] = sections  # the home page draws its cards from this
     home = page("home.py", "Home", ":material/home:", default=True)
@@ -131,14 +130,19 @@ def main() -> None:
     navigation["About"] = [about]
     # Every page stays listed: collapsed after ten entries, the list hid pages (and Models & device) under "View more".
     current = st.navigation(navigation, expanded=True)
-    ui.page_chrome(current.url_path, wait_for_libraries=current.url_path != home.url_path)
-    st.sidebar.caption(device_badge())
+    technique = current.url_path != home.url_path
+    if technique:
+        start_preparation()  # the page waits for it
     outcome = "interrupted"  # a newer rerun or st.stop() ended it early
     try:
-        current.run()
-        ui.page_done()
+        with startup.script_run():  # the model warm-up waits while it runs
+            ui.page_chrome(current.url_path, wait_for_libraries=technique)
+            st.sidebar.caption(device_badge())
+            current.run()
+            ui.page_done()
         outcome = "done"
     finally:
+        start_preparation()  # the home page has been sent: the libraries load while the visitor reads it
         if LOG_SCRIPT_RUNS:
             milliseconds = (time.perf_counter() - started) * 1000
             log.info("script run /%s %s in %.1f ms", current.url_path, outcome, milliseconds)

@@ -193,6 +193,18 @@ def test_warm_up_loads_available_models_and_skips_hub_only_ones():
     assert registry.status("hub-only").state == "not loaded"
 
 
+def test_the_warm_up_asks_before_each_load():
+    """app.py's warm-up waits there while a page's script runs (tests/test_startup.py)."""
+    events = []
+    specs = [
+        spec(id=name, embedded="README.md", loader=lambda location, device, name=name: events.append(name) or name)
+        for name in ("one", "two")
+    ]
+    registry = reg.Registry.from_specs(specs)
+    registry.warm_in_background(before_each_load=lambda: events.append("ask")).join(timeout=30)
+    assert events == ["ask", "one", "ask", "two"]
+
+
 def test_a_page_load_during_the_warm_up_goes_first():
     """The warm-up starts no load while a page waits for one, and runs at a lower CPU priority."""
     events: list[str] = []

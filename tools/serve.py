@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+PREPARE_WITHIN_S = 4.0
 sys.path.insert(0, str(REPO))
 
 from streamlit.web import cli  # noqa: E402
@@ -65,9 +66,10 @@ if __name__ == "__main__":
         serve_behind_nginx(address, int(option("--server.port", "8501")))
         sys.exit(0)
     if os.environ.get("STUDIO_WARMUP", "0") == "1":
-        # Off the main thread (the server binds its port at once), the same preparation app.py starts.
+        # Off the main thread (the server binds its port at once), the same preparation app.py starts: once the
+        # first page has been sent, or after a few seconds if nobody visits.
         from models.core.startup import prepare_in_background
 
-        prepare_in_background(warm=True)
+        prepare_in_background(warm=True, within=PREPARE_WITHIN_S)
     sys.argv = ["streamlit", "run", str(REPO / "app.py"), *sys.argv[1:]]
     sys.exit(cli.main())

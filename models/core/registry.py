@@ -21,7 +21,7 @@ import pickle
 import threading
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -303,18 +303,20 @@ class Registry:
 
         return self.backend.connect(spec, local_copy)
 
-    def warm_in_background(self) -> threading.Thread:
+    def warm_in_background(self, before_each_load: Callable[[], object] = lambda: None) -> threading.Thread:
         """Load every model that has a local or embedded source, one after another, in a daemon
         thread, so the first visitor does not wait. Failures are recorded in each model's status.
         Started once per registry: later calls return the same thread.
 
         Pages come first: the thread runs at a lower CPU priority (Linux), and it starts no load while a
         page waits for one, so a page opened during the warm-up loads its own model (or waits only for
-        the one being loaded), not behind the whole list."""
+        the one being loaded), not behind the whole list. `before_each_load()` may wait longer (the app
+        waits while any page's script runs: models/core/startup.py)."""
 
         def warm() -> None:
             lower_this_threads_priority()
             for spec in self.list():
+                before_each_load()
                 with self._page_loads_done:
                     self._page_loads_done.wait_for(lambda: self._page_loads == 0)
                 try:
