@@ -17,11 +17,11 @@ from models.generation.decoding import Step
 from models.generation.plots import coloured_html
 from models.speech import plots
 from models.speech.audio import FORMATS, MAX_SECONDS, SAMPLE_RATE, Audio, read_audio
-from models.speech.catalog import SPHINX, WHISPER, as_recognizer, clip_entry, clip_names, read_clip
+from models.speech.catalog import SPHINX, VAD, WHISPER, as_recognizer, as_vad, clip_entry, clip_names, read_clip
 from models.speech.features import HOP, features
 from models.speech.scoring import word_errors
 from models.speech.sphinx import DEFAULT_LANGUAGE_WEIGHT
-from models.speech.vad import energy_vad, model_vad
+from models.speech.vad import energy_vad, model_vad, neural_vad
 from models.translation.plots import beam_tree
 from models.translation.replay import beams_at, steps_taken
 from models.translation.translator import as_translator
@@ -127,19 +127,26 @@ if tabs["What the models hear"].open:
             **ui.bound(P.SPEECH_VAD_MARGIN),
             help="The noise floor is the quietest tenth of the recording's 30 ms frames.",
         )
-        rule, model = energy_vad(audio.samples, margin), model_vad(audio.samples)
+        detectors = [energy_vad(audio.samples, margin), model_vad(audio.samples)]
+        neural = remembered(("vad", digest), lambda: ui.infer(VAD, as_vad, lambda vad: neural_vad(audio.samples, vad)))
+        detectors += [neural] if neural is not None else []
         st.plotly_chart(
-            plots.waveform(audio, {rule.method: rule.regions, model.method: model.regions}),
+            plots.waveform(audio, {detector.method: detector.regions for detector in detectors}),
             width="stretch",
             key="speech_waveform",
         )
         st.caption(
             "The waveform: air pressure at the microphone, 16,000 numbers a second. Shaded: where each detector "
             "heard speech. The energy rule only knows loudness (a slammed door is speech to it); the statistical "
-            "model compares the frame's spectrum with Gaussian models of speech and of noise."
+            "model compares the frame's spectrum with Gaussian models of speech and of noise; the neural network "
+            "(Silero VAD) learned from recordings in many languages and noises, and gives a probability of speech "
+            "every 32 ms (speech above 0.5)."
         )
-        spans = [(f"speech region {i + 1} ({rule.method})", s, e) for i, (s, e) in enumerate(rule.regions)]
-        spans += [(f"speech region {i + 1} ({model.method})", s, e) for i, (s, e) in enumerate(model.regions)]
+        spans = [
+            (f"speech region {i + 1} ({detector.method})", s, e)
+            for detector in detectors
+            for i, (s, e) in enumerate(detector.regions)
+        ]
         if spans:
             picked = st.selectbox(
                 "Play a region",
@@ -150,7 +157,7 @@ if tabs["What the models hear"].open:
             _, start, end = spans[picked if picked is not None and picked < len(spans) else 0]
             st.audio(audio.wav_bytes(start, end), format="audio/wav")
         else:
-            st.info("Neither detector found speech in this recording.", icon=":material/info:")
+            st.info("No detector found speech in this recording.", icon=":material/info:")
         heard = features(audio.samples)
         frames_per_second = SAMPLE_RATE / HOP
         st.markdown("**Spectrogram**: how much of each frequency, every 10 ms")

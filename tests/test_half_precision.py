@@ -68,6 +68,7 @@ FULL_PRECISION = {
     "spacy-en-core-web-sm": "spaCy runs on the CPU",
     "mask-rcnn-shapes": "its loader keeps fp32 on every device; tests/test_gpu.py compares its CUDA run with the CPU",
     "speech-pocketsphinx": "pocketsphinx decodes on the CPU in its own C code, no tensors",
+    "speech-silero-vad": "its loader keeps fp32 on every device: 309,000 parameters, nothing to save",
     **{
         model_id: "the transformer page's copy, fp32 on the CPU on every device so its numbers are exact"
         for model_id in ("inside-smollm2", "inside-minilm", "inside-enes")

@@ -14,13 +14,14 @@ from models.core.errors import InputError, ModelLoadError
 from models.core.paths import ASSETS
 from models.core.registry import get_registry, resolve_source
 from models.speech.audio import MAX_SECONDS, SAMPLE_RATE, read_audio
-from models.speech.catalog import SPHINX, WHISPER, clip_entry, clip_index, read_clip
+from models.speech.catalog import SPHINX, VAD, WHISPER, clip_entry, clip_index, read_clip
 from models.speech.ctranslate2_to_torch import read_ctranslate2
 from models.speech.features import features, log_mel
 from models.speech.scoring import word_errors
+from models.speech.silero import CHUNK
 from models.speech.sphinx import SphinxRecognizer
 from models.speech.transcriber import WhisperRecognizer, dtw_path, word_groups
-from models.speech.vad import energy_vad, model_vad
+from models.speech.vad import energy_vad, model_vad, neural_vad
 from tests.odd_audio import odd_audio
 
 # kind -> (seconds read, words a notice must hold, or None for no notice) or the words of the error
@@ -101,15 +102,22 @@ def test_log_mel_is_whispers_own():
     assert heard.mfcc.shape[0] == 13 and abs(heard.mfcc.shape[1] - frames) <= 3
 
 
-def test_voice_activity_finds_the_speech_between_the_silences(music):
+@pytest.fixture(scope="module")
+def silero():
+    return get_registry().load(VAD)
+
+
+def test_voice_activity_finds_the_speech_between_the_silences(music, silero):
     # The clip is padded with a quarter second of silence at each end; pocketsphinx puts "please" at 0.49 s.
-    for activity in (energy_vad(music), model_vad(music)):
+    for activity in (energy_vad(music), model_vad(music), neural_vad(music, silero)):
         start = activity.regions[0][0]
         assert 0.2 <= start <= 0.65 and activity.regions[-1][1] >= len(music) / SAMPLE_RATE - 0.6, activity.method
-    assert energy_vad(np.zeros(SAMPLE_RATE, np.float32)).regions == []
-    assert model_vad(np.zeros(SAMPLE_RATE, np.float32)).regions == []
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    assert energy_vad(silence).regions == [] and model_vad(silence).regions == []
+    assert neural_vad(silence, silero).regions == [] and neural_vad(silence, silero).probability.max() < 0.1
     noise = np.random.default_rng(1).normal(0, 0.1, 2 * SAMPLE_RATE).astype(np.float32)
     assert energy_vad(noise).regions == []  # steady noise is its own floor: nothing rises above it
+    assert neural_vad(noise, silero).regions == []  # and the network learned that hiss is not a voice
 
 
 def test_pocketsphinx_words_nbest_phones_and_keyphrases(sphinx, music):
@@ -240,3 +248,23 @@ def test_recognizers_refuse_bad_settings(whisper, sphinx, music):
     with pytest.raises(InputError):
         sphinx.recognize(music, language_weight=0)
     assert whisper.device == CPU
+
+
+def test_silero_vad_in_pytorch_matches_the_wheels_torchscript_model(silero):
+    """Our module, all chunks through the convolutions at once, against the wheel's own TorchScript model fed
+    chunk by chunk (its reference use), on every sample clip."""
+    threads = torch.get_num_threads()
+    from silero_vad import load_silero_vad  # its import sets torch to one thread
+
+    torch.set_num_threads(threads)
+    reference = load_silero_vad()
+    for entry in clip_index():
+        samples = read_clip(entry["name"]).samples
+        padded = np.pad(samples, (0, -len(samples) % CHUNK))
+        reference.reset_states()
+        with torch.inference_mode():
+            expected = [float(reference(torch.from_numpy(chunk), SAMPLE_RATE)) for chunk in padded.reshape(-1, CHUNK)]
+            ours = silero(torch.from_numpy(samples)).numpy()
+        assert len(ours) == len(expected)
+        assert np.abs(ours - np.array(expected)).max() < 1e-4, entry["name"]
+        assert max(expected) > 0.5, entry["name"]  # every clip holds speech

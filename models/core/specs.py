@@ -24,6 +24,8 @@ Task = Literal[
     "instance-segmentation",
     "spacy-pipeline",
     "speech-recognition",
+    "voice-activity",
+    "transformer-internals",
 ]
 # Tasks a user can add models for, and what such a model is.
 USER_TASKS: dict[str, str] = {

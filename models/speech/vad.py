@@ -1,27 +1,32 @@
 """Voice activity: which parts of a recording hold speech.
 
-Two detectors: a rule on loudness (`energy_vad`: a frame is speech when its energy rises far enough above
-the recording's noise floor, with a hangover so that short pauses inside words do not split them), and a
+Three detectors: a rule on loudness (`energy_vad`: a frame is speech when its energy rises far enough above
+the recording's noise floor, with a hangover so that short pauses inside words do not split them), a
 statistical one, pocketsphinx's port of WebRTC's detector (`model_vad`: Gaussian mixtures of speech and
-noise over six frequency bands, 30 ms frames).
+noise over six frequency bands, 30 ms frames), and a neural network, Silero VAD (`neural_vad`: a probability
+of speech every 32 ms, models/speech/silero.py).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from models.speech.audio import SAMPLE_RATE
+from models.speech.silero import CHUNK, SileroVAD
 
 FRAME = 480  # 30 ms, the frame the WebRTC detector takes at 16 kHz
 MARGIN_DB = 12.0  # speech: this far above the noise floor
 HANGOVER_FRAMES = 8  # 240 ms: a pause shorter than this stays inside the region
 MIN_REGION_FRAMES = 3  # a region shorter than 90 ms is a click, not speech
+SPEECH_PROBABILITY = 0.5  # Silero VAD's own default threshold
 
 
 @dataclass
 class VoiceActivity:
     """Per 30 ms frame: its start time (s), energy (dB), and whether it is speech; `regions` are the
-    speech spans (start, end) in seconds; `threshold_db` is the energy rule's line (None for the model)."""
+    speech spans (start, end) in seconds; `threshold_db` is the energy rule's line (None for the models);
+    `probability` the neural network's probability of speech per frame (None for the others)."""
 
     method: str
     times: np.ndarray
@@ -29,6 +34,7 @@ class VoiceActivity:
     speech: np.ndarray
     regions: list[tuple[float, float]]
     threshold_db: float | None = None
+    probability: np.ndarray | None = None
 
 
 def frame_energy_db(samples: np.ndarray) -> np.ndarray:
@@ -80,3 +86,17 @@ def model_vad(samples: np.ndarray, strictness: int = 2) -> VoiceActivity:
     speech = with_hangover(np.pad(speech, (0, len(energy) - len(speech))))
     times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
     return VoiceActivity("statistical model (WebRTC)", times, energy, speech, regions_of(speech))
+
+
+def neural_vad(samples: np.ndarray, model: SileroVAD, threshold: float = SPEECH_PROBABILITY) -> VoiceActivity:
+    """Silero VAD's probability of speech per 32 ms chunk, read at each 30 ms frame's centre; speech above
+    `threshold`, with the same hangover as the other detectors."""
+    weights = next(model.parameters())
+    with torch.inference_mode():
+        per_chunk = model(torch.from_numpy(samples).to(weights.device, weights.dtype)).float().cpu().numpy()
+    energy = frame_energy_db(samples)
+    centres = (np.arange(len(energy)) * FRAME + FRAME // 2) // CHUNK
+    probability = per_chunk[np.minimum(centres, len(per_chunk) - 1)]
+    speech = with_hangover(probability > threshold)
+    times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
+    return VoiceActivity("neural network (Silero VAD)", times, energy, speech, regions_of(speech), None, probability)
