@@ -133,10 +133,17 @@ def test_ablating_nothing_changes_nothing_and_all_heads_equal_the_attention(smol
 def test_the_head_sweep_agrees_with_ablating_each_head_alone(smollm2):
     trace = smollm2.trace("One, two")
     done = []
-    sweep = sweep_heads(smollm2, trace, done.append)
-    assert sweep.kl.shape == (30, 9) and done[-1] == 1.0 and len(done) == 30
+    sweep = sweep_heads(smollm2, trace, done.append, exact=4)
+    assert sweep.kl.shape == (30, 9) and done[-1] == pytest.approx(1.0) and done == sorted(done)
+    assert sweep.exact.sum() == 4  # screened in bfloat16, the 4 strongest measured again in fp32
     for layer, head, kl in sweep.ranked(2):
+        assert sweep.exact[layer, head]
         assert ablate(smollm2, trace, Ablation("head", layer, head)).kl == pytest.approx(kl, rel=1e-3, abs=1e-6)
+    screened = ~sweep.exact
+    later = [(la, h) for la, h in zip(*np.nonzero(screened), strict=True)][:3]
+    for layer, head in later:  # the bfloat16 screen is close to the exact value
+        exact_kl = ablate(smollm2, trace, Ablation("head", int(layer), int(head))).kl
+        assert sweep.kl[layer, head] == pytest.approx(exact_kl, rel=0.3, abs=2e-3)
 
 
 def test_smollm2_has_induction_and_previous_token_heads(smollm2):

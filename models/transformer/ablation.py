@@ -6,6 +6,7 @@ attention or MLP by zeroing what it adds to the residual stream."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from models.transformer.trace import Trace
 
 PARTS = ("head", "attention", "mlp")
 TOP = 5
+EXACT_HEADS = 12  # the sweep's strongest heads, measured again in fp32 (the page lists 10)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class AblationResult:
 @dataclass
 class HeadSweep:
     kl: np.ndarray  # (L, H) KL(before || after) with only that head switched off
+    exact: np.ndarray  # (L, H) bool: measured in fp32 (the strongest heads); the rest screened in bfloat16
 
     def ranked(self, count: int = 10) -> list[tuple[int, int, float]]:
         order = np.argsort(self.kl, axis=None)[::-1][:count]
@@ -103,23 +106,58 @@ def ablate(model: OpenedDecoder, trace: Trace, ablation: Ablation) -> AblationRe
     return AblationResult(ablation, top(model, before), top(model, after), kl_divergence(before, after))
 
 
-def sweep_heads(model: OpenedDecoder, trace: Trace, progress: Callable[[float], None] = lambda done: None) -> HeadSweep:
-    """Every head switched off alone. Layers before the ablated one are unchanged, so each layer's heads start from
-    the recorded residual stream at that layer and run as one batch (one row per head) through the rest."""
+def sweep_heads(
+    model: OpenedDecoder,
+    trace: Trace,
+    progress: Callable[[float], None] = lambda done: None,
+    exact: int = EXACT_HEADS,
+) -> HeadSweep:
+    """Every head switched off alone, screened in bfloat16, then the `exact` strongest measured again in fp32, so
+    the ranking the page lists holds the exact values (on the bench's 40-token prompt bfloat16 took 9.4 s instead
+    of 15.9 s on one thread, with the same ten strongest heads; correlation 0.995 over all 270)."""
+    screen = copy.deepcopy(model.layers).to(torch.bfloat16)  # a bfloat16 copy for the sweep's length, ~200 MB
+    kl = head_kl(model, trace, list(range(len(screen))), lambda done: progress(0.9 * done), layers=screen)
+    del screen
+    measured = np.zeros_like(kl, dtype=bool)
+    by_layer: dict[int, list[int]] = {}
+    for layer, head, _ in HeadSweep(kl, measured).ranked(exact):
+        by_layer.setdefault(layer, []).append(head)
+    for done, (layer, heads) in enumerate(sorted(by_layer.items()), 1):
+        kl[layer, heads] = head_kl(model, trace, [layer], heads=heads)[layer, heads]
+        measured[layer, heads] = True
+        progress(0.9 + 0.1 * done / len(by_layer))
+    return HeadSweep(kl, measured)
+
+
+def head_kl(
+    model: OpenedDecoder,
+    trace: Trace,
+    starts: list[int],
+    progress: Callable[[float], None] = lambda done: None,
+    heads: list[int] | None = None,
+    layers: torch.nn.ModuleList | None = None,
+) -> np.ndarray:
+    """(L, H) KL of switching off each of `heads` (all by default) of each of the layers `starts`, alone; zero
+    elsewhere. Layers before the ablated one are unchanged, so each layer's heads start from the recorded residual
+    stream at that layer and run as one batch (one row per head) through the rest: the model's own layers, or
+    `layers` (a copy in another dtype)."""
+    layers = model.layers if layers is None else layers
+    dtype = next(layers.parameters()).dtype
     t = len(trace.ids)
-    heads = model.layers[0].self_attn.config.num_attention_heads
-    cos, sin = model.rotary(t)
-    causal = torch.full((t, t), torch.finfo(torch.float32).min).triu(1)[None, None]  # (1, 1, T, T), added to scores
-    kl = np.zeros((len(model.layers), heads))
+    count = layers[0].self_attn.config.num_attention_heads
+    heads = list(range(count)) if heads is None else heads
+    cos, sin = (part.to(dtype) for part in model.rotary(t))
+    causal = torch.full((t, t), torch.finfo(dtype).min, dtype=dtype).triu(1)[None, None]  # (1, 1, T, T), added
+    kl = np.zeros((len(layers), count))
     before = trace.logits[-1]
     with torch.inference_mode():
-        for start, layer in enumerate(model.layers):
-            keep = 1 - torch.eye(heads)  # row b switches head b off
-            x = trace.residuals[start].expand(heads, -1, -1)  # (H, T, D): the stream entering layer `start`
-            with hooked(layer.self_attn.o_proj, zero_heads(keep, model.head_dim), pre=True):
-                for later in model.layers[start:]:
+        for done, start in enumerate(starts, 1):
+            keep = 1 - torch.eye(count, dtype=dtype)[heads]  # row b switches head heads[b] off
+            x = trace.residuals[start].to(dtype).expand(len(heads), -1, -1)  # (B, T, D): the stream entering `start`
+            with hooked(layers[start].self_attn.o_proj, zero_heads(keep, model.head_dim), pre=True):
+                for later in layers[start:]:
                     x = later(x, attention_mask=causal, position_embeddings=(cos, sin))
-            after = model.read_out(x[:, -1])  # (H, V)
-            kl[start] = [kl_divergence(before, row) for row in after]
-            progress((start + 1) / len(model.layers))
-    return HeadSweep(kl)
+            after = model.read_out(x[:, -1].float())  # (B, V)
+            kl[start, heads] = [kl_divergence(before, row) for row in after]
+            progress(done / len(starts))
+    return kl
