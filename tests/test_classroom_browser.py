@@ -56,8 +56,10 @@ def test_a_presenter_and_five_phones(browser, page, app_url):
             phone.get_by_label("Your sentence").wait_for(timeout=20_000)
         phones[0].get_by_label("Your sentence").fill("Oh great, another Monday. I just love traffic.")
         phones[0].get_by_role("button", name="Send").click()
-        phones[0].get_by_text("You fooled").wait_for(timeout=60_000)
-        page.get_by_text("Best foolers").wait_for(timeout=60_000)
+        # The phone's run asks all four sentiment models; the presenter's panel shows it at its next refresh. Both
+        # took over a minute once in a full `make test` on two cores (passing alone in 50 s): generous limits.
+        phones[0].get_by_text("You fooled").wait_for(timeout=150_000)
+        page.get_by_text("Best foolers").wait_for(timeout=150_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         for phone in phones:
             assert phone.locator('[data-testid="stException"]').count() == 0
