@@ -16,12 +16,10 @@ from torch import nn
 
 from models.core.errors import ModelLoadError
 
-SAMPLE_RATE = 16_000
 CHUNK = 512  # 32 ms: one probability each
 CONTEXT = 64  # samples of the previous chunk read with each chunk
 WINDOW = 256  # the Fourier transform's window; 129 frequencies
 HOP = 128
-WEIGHTS = "pkg:silero_vad/data/silero_vad.jit"
 
 
 class SileroVAD(nn.Module):

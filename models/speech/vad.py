@@ -44,6 +44,11 @@ def frame_energy_db(samples: np.ndarray) -> np.ndarray:
     return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
 
 
+def frame_times(count: int) -> np.ndarray:
+    """The start time (s) of each of `count` 30 ms frames."""
+    return np.arange(count) * FRAME / SAMPLE_RATE
+
+
 def regions_of(speech: np.ndarray) -> list[tuple[float, float]]:
     """Runs of speech frames as (start, end) seconds, dropping runs shorter than MIN_REGION_FRAMES."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
@@ -69,8 +74,7 @@ def energy_vad(samples: np.ndarray, margin_db: float = MARGIN_DB) -> VoiceActivi
     energy = frame_energy_db(samples)
     threshold = max(float(np.percentile(energy, 10)) + margin_db, -60.0)
     speech = with_hangover(energy > threshold)
-    times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
-    return VoiceActivity("energy rule", times, energy, speech, regions_of(speech), threshold)
+    return VoiceActivity("energy rule", frame_times(len(energy)), energy, speech, regions_of(speech), threshold)
 
 
 def model_vad(samples: np.ndarray, strictness: int = 2) -> VoiceActivity:
@@ -84,8 +88,7 @@ def model_vad(samples: np.ndarray, strictness: int = 2) -> VoiceActivity:
         [detector.is_speech(pcm[i * FRAME : (i + 1) * FRAME].tobytes()) for i in range(len(pcm) // FRAME)], dtype=bool
     )
     speech = with_hangover(np.pad(speech, (0, len(energy) - len(speech))))
-    times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
-    return VoiceActivity("statistical model (WebRTC)", times, energy, speech, regions_of(speech))
+    return VoiceActivity("statistical model (WebRTC)", frame_times(len(energy)), energy, speech, regions_of(speech))
 
 
 def neural_vad(samples: np.ndarray, model: SileroVAD, threshold: float = SPEECH_PROBABILITY) -> VoiceActivity:
@@ -98,5 +101,6 @@ def neural_vad(samples: np.ndarray, model: SileroVAD, threshold: float = SPEECH_
     centres = (np.arange(len(energy)) * FRAME + FRAME // 2) // CHUNK
     probability = per_chunk[np.minimum(centres, len(per_chunk) - 1)]
     speech = with_hangover(probability > threshold)
-    times = np.arange(len(energy)) * FRAME / SAMPLE_RATE
-    return VoiceActivity("neural network (Silero VAD)", times, energy, speech, regions_of(speech), None, probability)
+    return VoiceActivity(
+        "neural network (Silero VAD)", frame_times(len(energy)), energy, speech, regions_of(speech), None, probability
+    )
