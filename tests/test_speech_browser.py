@@ -84,3 +84,20 @@ def test_record_from_the_fake_microphone(browser, app_url, tmp_path):
         screenshot(page, "speech-microphone")
     finally:
         recorder.close()
+
+
+def test_microphone_refused(page, app_url):
+    """A browser that refuses the microphone (no permission granted, no capture device): the recorder says it
+    failed, the page says how to allow it, and the rest of the page still works."""
+    page.goto(f"{app_url}/speech?speech_source=Microphone")
+    wait_for_app(page)
+    microphone = page.locator(".st-key-speech_microphone")
+    microphone.get_by_role("button", name="Record").click()
+    microphone.get_by_text("An error has occurred").wait_for()  # Streamlit's recorder, when getUserMedia fails
+    page.get_by_text("If the browser was refused the microphone").wait_for()
+    no_exception(page)
+    choose(page, "speech_source", "Sample")
+    page.get_by_text("at 16 kHz, mono").first.wait_for()
+    wait_for_app(page)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 4
+    no_exception(page)
