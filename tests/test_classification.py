@@ -110,6 +110,31 @@ def test_preprocessing_steps_resize_crop_and_normalise(lite0, chelsea):
     assert tensor.shape == (3, 224, 224) and tensor.min() >= -1.0 and tensor.max() <= 1.0
 
 
+class DeviceMoves(torch.overrides.TorchFunctionMode):
+    """Records the dtype of every tensor sent to a device with `.to(device, ...)` while active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtypes: list[torch.dtype] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") == "to" and any(
+            isinstance(a, torch.device) for a in (*args, *kwargs.values())
+        ):
+            self.dtypes.append(args[0].dtype)
+        return func(*args, **kwargs)
+
+
+def test_images_travel_to_the_device_as_bytes_and_are_normalised_there(lite0, chelsea):
+    with DeviceMoves() as moves:
+        x = lite0.preprocess(chelsea)
+    assert moves.dtypes == [torch.uint8]  # one upload, a quarter of float32's size
+    pixels = np.asarray(lite0.resize_and_crop(chelsea)[1], dtype=np.float32)
+    expected = torch.from_numpy((pixels - 127.0) / 128.0).permute(2, 0, 1)[None]
+    assert torch.equal(x.float(), expected.to(x.dtype).float())
+
+
 # --- Grad-CAM and the network's insides ---------------------------------------------------------
 
 
