@@ -34,6 +34,7 @@ from models.core.errors import InputError, ModelLoadError, StudioError
 from models.core.images import MAX_SIDE, read_image, sample_image
 from models.core.registry import Registry, get_registry, user_spec
 from models.core.specs import embedded_path
+from tests.device_moves import DeviceMoves
 
 VARIANTS = ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"]
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -108,22 +109,6 @@ def test_preprocessing_steps_resize_crop_and_normalise(lite0, chelsea):
     (_, resized), (_, cropped), (_, tensor) = lite0.preprocess_steps(chelsea)
     assert min(resized.size) == 256 and cropped.size == (224, 224)
     assert tensor.shape == (3, 224, 224) and tensor.min() >= -1.0 and tensor.max() <= 1.0
-
-
-class DeviceMoves(torch.overrides.TorchFunctionMode):
-    """Records the dtype of every tensor sent to a device with `.to(device, ...)` while active."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dtypes: list[torch.dtype] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if getattr(func, "__name__", "") == "to" and any(
-            isinstance(a, torch.device) for a in (*args, *kwargs.values())
-        ):
-            self.dtypes.append(args[0].dtype)
-        return func(*args, **kwargs)
 
 
 def test_images_travel_to_the_device_as_bytes_and_are_normalised_there(lite0, chelsea):

@@ -38,6 +38,7 @@ from models.segmentation.instance_shapes import (
 )
 from models.segmentation.instances_eval import coco_ap
 from models.segmentation.mask_rcnn import HEAD_WEIGHTS, RPN_STRIDES, MaskRCNN, MaskRCNNConfig, Target
+from tests.device_moves import DeviceMoves
 
 PAGE = Path(__file__).parent.parent / "app_pages" / "segmentation.py"
 MODE = "Instances (Mask R-CNN)"
@@ -286,6 +287,15 @@ def test_non_square_images_keep_their_size_and_boxes(segmenter):
     assert len(found) >= 2 and (found.boxes[:, 0] >= 256).any() and (found.boxes[:, 2] <= 256).any()
     big = segmenter.segment(wide.resize((2048, 1024)))
     assert big.image.size == (512, 256)  # results are drawn at most 512 pixels wide
+
+
+def test_images_travel_to_the_device_as_bytes(segmenter):
+    scene = Image.fromarray(held_out_scene(0).image)
+    with DeviceMoves() as moves:
+        x, frame = segmenter.preprocess(scene)
+    assert moves.dtypes == [torch.uint8]
+    expected = torch.from_numpy(np.asarray(frame.canvas, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    assert torch.equal(x, expected)
 
 
 def test_odd_inputs_get_clear_messages(segmenter):

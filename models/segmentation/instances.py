@@ -124,8 +124,8 @@ class MaskRCNNSegmenter:
         """RGB image -> the network's input (1, 3, S, S) in [0, 1] (S: its config's image size), and where
         the image sits in it."""
         frame = letterbox(image, self.net.config.image_size)
-        pixels = torch.from_numpy(np.asarray(frame.canvas, dtype=np.float32) / 255).permute(2, 0, 1)[None]
-        return pixels.to(self.device), frame
+        pixels = torch.from_numpy(np.array(frame.canvas)).to(self.device)  # (S, S, 3) uint8: the bytes travel
+        return (pixels.float() / 255).permute(2, 0, 1)[None], frame
 
     def forward(self, x: torch.Tensor) -> Stages:
         """Backbone, RPN, proposals and box head: the expensive part, which a page can cache."""
