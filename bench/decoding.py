@@ -1,6 +1,7 @@
 """What one decoding step costs the host: operators, reads back to the host and small uploads, per step of
-every decoder (the English->Spanish and date translators, greedy and beam 5; the character LSTM, greedy
-and sampling). Counted on any device, the CPU included, so the limits can be tested where there is no GPU.
+every decoder (the English->Spanish and date translators, greedy and beam 5; the character LSTM and
+SmolLM2, greedy and sampling). Counted on any device, the CPU included, so the limits can be tested where
+there is no GPU.
 
 On a GPU each host read (`.item()`, `.tolist()`, `.cpu()`, `int(tensor)`...) waits until every kernel
 queued before it has run, so a step with several of them keeps the GPU idle between tiny kernels. The
@@ -98,6 +99,7 @@ def decoders() -> dict[str, Callable[[], int]]:
     enes = as_translator(registry.load("translation-enes"))
     dates = as_translator(registry.load("translation-dates"))
     charlm = gen.as_language_model(registry.load("charlm-hamlet-lstm"))
+    smollm2 = gen.as_language_model(registry.load("smollm2-135m-instruct"))
 
     def translate(translator: Any, text: str, method: str) -> Callable[[], int]:
         def run() -> int:
@@ -107,20 +109,31 @@ def decoders() -> dict[str, Callable[[], int]]:
 
         return run
 
-    def write(decoding: Any) -> Callable[[], int]:
+    def write(lm: Any, prompt: str, decoding: Any) -> Callable[[], int]:
         def run() -> int:
-            with in_this_thread(charlm):
-                return sum(1 for _ in gen.generate(charlm, "To be, or not to be", decoding))
+            with in_this_thread(lm):
+                return sum(1 for _ in gen.generate(lm, prompt, decoding))
 
         return run
+
+    def greedy(length: int) -> Any:
+        return gen.Decoding("greedy", max_new_tokens=length)
+
+    def sample(length: int) -> Any:
+        return gen.Decoding("sample", temperature=0.8, top_p=0.9, max_new_tokens=length)
+
+    hamlet, story = "To be, or not to be", "Once upon a time, in a small village by the sea,"
 
     return {
         "en->es greedy": translate(enes, SENTENCE, "greedy"),
         "en->es beam 5": translate(enes, SENTENCE, "beam"),
         "dates greedy": translate(dates, "Thursday, 14 March 2041", "greedy"),
         "dates beam 5": translate(dates, "Thursday, 14 March 2041", "beam"),
-        "char LSTM greedy": write(gen.Decoding("greedy", max_new_tokens=60)),
-        "char LSTM sampling": write(gen.Decoding("sample", temperature=0.8, top_p=0.9, max_new_tokens=60)),
+        "char LSTM greedy": write(charlm, hamlet, greedy(60)),
+        "char LSTM sampling": write(charlm, hamlet, sample(60)),
+        # SmolLM2's steps cost about 30 ms here: 20 of them show the per-step counts.
+        "SmolLM2 greedy": write(smollm2, story, greedy(20)),
+        "SmolLM2 sampling": write(smollm2, story, sample(20)),
     }
 
 
