@@ -140,6 +140,8 @@ def main() -> None:
             st.sidebar.caption(device_badge())
             current.run()
             ui.page_done()
+            if current.url_path != "join":  # a student's phone on the class's Wi-Fi needs none of it
+                ui.prefetch_frontend()
         outcome = "done"
     finally:
         start_preparation()  # the home page has been sent: the libraries load while the visitor reads it

@@ -8,12 +8,15 @@ navigation and the home page never wait for them."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -51,6 +54,15 @@ _notice_slot: ContextVar[Any] = ContextVar("notice_slot", default=None)
 OUT_OF_MEMORY = "The GPU ran out of memory; this answer was computed on the CPU."
 CLASS_ROOM = "_class_room"  # the class this session presents: (room code, presenter key)
 CLASS_PAGE = "app_pages/classroom.py"
+_FRONTEND_PREFETCHED = "_frontend_prefetched"
+# Streamlit's browser code for charts, tables and most widgets comes in chunks fetched on first use; the Plotly
+# one is 4.7 MB. The first page that drew a Plotly chart spent about a second fetching, compiling and running it
+# (2-core machine). These are the chunks the technique pages use and the home page does not.
+PREFETCHED_CHUNKS = (
+    *("PlotlyChart", "DataFrame", "ArrowVegaLiteChart", "loadVegaEmbed", "Metric", "ImageList", "Audio"),
+    *("TextArea", "TextInput", "NumberInput", "Slider", "ButtonGroup", "Radio", "Multiselect", "FileUploader"),
+    "DownloadButton",
+)
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
@@ -508,6 +520,32 @@ def _draw_share() -> None:
 def page_done() -> None:
     """After the page ran (app.py): the Share control again, now with every input the page keeps in the URL."""
     _draw_share()
+
+
+@functools.cache
+def frontend_chunks() -> tuple[str, ...]:
+    """The file names of `PREFETCHED_CHUNKS` in the installed Streamlit (their hashes change with its version)."""
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
+    return tuple(path.name for name in PREFETCHED_CHUNKS for path in sorted(folder.glob(f"{name}.*.js")))
+
+
+def prefetch_frontend() -> None:
+    """Once per browser session, after its first page: the browser loads the chart and table chunks when it is
+    idle (a presenter reading the home page while the server imports torch), so the first page with a chart
+    draws without fetching and compiling them. They are the same modules Streamlit imports later, by URL."""
+    if st.session_state.get(_FRONTEND_PREFETCHED):
+        return
+    st.session_state[_FRONTEND_PREFETCHED] = True
+    script = f"""<script>
+(() => {{
+  const app = document.querySelector('script[type="module"][src*="/static/js/index"]');
+  if (!app) return;
+  const chunks = {json.dumps(frontend_chunks())};
+  const load = () => chunks.forEach((name) => import(new URL(name, app.src).href).catch(() => {{}}));
+  (window.requestIdleCallback || setTimeout)(load);
+}})();
+</script>"""
+    st.sidebar.html(script, unsafe_allow_javascript=True)
 
 
 # ---- presenter layout: the main result first, secondary controls tucked away ---------------------

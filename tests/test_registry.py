@@ -205,6 +205,24 @@ def test_the_warm_up_asks_before_each_load():
     assert events == ["ask", "one", "ask", "two"]
 
 
+def test_models_marked_warm_last_load_after_the_others():
+    """SmolLM2 (6-9 s to load here, opened by no page) waits until every other model has loaded."""
+    loaded = []
+    specs = [
+        spec(
+            id=name,
+            embedded="README.md",
+            warm_last=name.startswith("long"),
+            loader=lambda loc, dev, n=name: loaded.append(n),
+        )
+        for name in ("first", "long one", "second", "long two", "third")
+    ]
+    reg.Registry.from_specs(specs).warm_in_background().join(timeout=30)
+    assert loaded == ["first", "second", "third", "long one", "long two"]
+    catalog = reg.get_registry().list()
+    assert [s.id for s in catalog if s.warm_last] == ["smollm2-135m-instruct"]
+
+
 def test_a_page_load_during_the_warm_up_goes_first():
     """The warm-up starts no load while a page waits for one, and runs at a lower CPU priority."""
     events: list[str] = []

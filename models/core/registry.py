@@ -308,14 +308,15 @@ class Registry:
         thread, so the first visitor does not wait. Failures are recorded in each model's status.
         Started once per registry: later calls return the same thread.
 
-        Pages come first: the thread runs at a lower CPU priority (Linux), and it starts no load while a
-        page waits for one, so a page opened during the warm-up loads its own model (or waits only for
-        the one being loaded), not behind the whole list. `before_each_load()` may wait longer (the app
+        Pages come first: the thread runs at a lower CPU priority (Linux), it starts no load while a page waits
+        for one, so a page opened during the warm-up loads its own model (or waits only for the one being
+        loaded), not behind the whole list, and models marked `warm_last` (long loads no page opens with) come
+        after the others. `before_each_load()` may wait longer (the app
         waits while any page's script runs: models/core/startup.py)."""
 
         def warm() -> None:
             lower_this_threads_priority()
-            for spec in self.list():
+            for spec in sorted(self.list(), key=lambda spec: spec.warm_last):  # stable: the navigation's order
                 before_each_load()
                 with self._page_loads_done:
                     self._page_loads_done.wait_for(lambda: self._page_loads == 0)

