@@ -8,6 +8,7 @@ navigation and the home page never wait for them."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -554,13 +555,11 @@ def prefetch_frontend() -> None:
 @contextmanager
 def main_result() -> Iterator[None]:
     """Draw the page's main result here, or in presenter mode right below the page's header, above
-    the controls."""
+    the controls. Its container is keyed (`.st-key-main_result` in the page) so that `python -m bench
+    startup` can time a page to its result."""
     slot = _result_slot.get()
-    if slot is None:
+    with slot if slot is not None else contextlib.nullcontext(), st.container(key="main_result"):
         yield
-    else:
-        with slot:
-            yield
 
 
 @contextmanager

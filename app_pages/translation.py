@@ -11,7 +11,7 @@ from models.core.specs import ModelSpec
 from models.translation.baselines import (
     APERTIUM_MISSING,
     apertium_mode,
-    apertium_sentence,
+    apertium_sentence_soon,
     comparison_rows,
     score_translator,
 )
@@ -56,6 +56,18 @@ with ui.secondary_controls("Length penalty, output length, reference"):
     reference = st.text_input(
         "Reference translation (optional: scores each hypothesis with BLEU)", **ui.bound(P.TR_REFERENCE)
     )
+
+
+def english_to_spanish(spec: ModelSpec) -> bool:
+    """Apertium and IBM Model 1 know English -> Spanish only: the project's model, or a user's whose
+    name or location says en-es (e.g. Helsinki-NLP/opus-mt-en-es)."""
+    where = " ".join(filter(None, (spec.name, spec.hub_id, spec.local_path))).lower()
+    return spec.id == "translation-enes" or "en-es" in where
+
+
+compare = english_to_spanish(spec)
+# Apertium's subprocess runs while the model searches; its answer is shown further down.
+ruled_soon = apertium_sentence_soon(text) if compare and apertium_mode() is not None else None
 
 
 # Cached by model id and the search's settings, so a rerun that changes only a view (the attention's layer or
@@ -154,14 +166,6 @@ searched = (spec.id, text, method, width, alpha, max_len)  # a new search starts
 ui.replay("tr_replay", steps, draw_search_step, "Decoding step", start_at_end=True, identity=searched)
 
 
-def english_to_spanish(spec: ModelSpec) -> bool:
-    """Apertium and IBM Model 1 know English -> Spanish only: the project's model, or a user's whose
-    name or location says en-es (e.g. Helsinki-NLP/opus-mt-en-es)."""
-    where = " ".join(filter(None, (spec.name, spec.hub_id, spec.local_path))).lower()
-    return spec.id == "translation-enes" or "en-es" in where
-
-
-compare = english_to_spanish(spec)
 st.subheader("Attention beside IBM Model 1's alignment" if compare else "Attention")
 picked = st.selectbox(
     "Hypothesis",
@@ -203,10 +207,10 @@ if counting_column is not None and ibm1 is not None:
 if compare:
     st.subheader("Rules, statistics, neural networks")
     ruled = None
-    if apertium_mode() is None:
+    if ruled_soon is None:
         st.info(APERTIUM_MISSING, icon=":material/info:")
     else:
-        ruled = ui.run_or_report(lambda: apertium_sentence(text))
+        ruled = ui.run_or_report(ruled_soon.result)
     rule_column, neural_answer = st.columns(2)
     rule_column.markdown("**Rule-based (Apertium)**")
     rule_column.write(ruled if ruled is not None else "—")

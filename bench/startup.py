@@ -7,9 +7,10 @@ kernel's high-water mark, which psutil does not expose), against the 3 GB target
 Cold start: `tools/serve.py` (what `make run` starts) with STUDIO_WARMUP=1 on a free port, timed from
 the launch to /_stcore/health answering, to the home page rendered in Debian's chromium (launched beforehand;
 the first-page figure, target < 3 s: the home page does not wait for torch or the warm-up), then each
-technique page opened one after another during the warm-up (translation first, then the navigation's order;
-target < 3 s each), and to the home page's "Models ready: N of M" reading N == M (reloaded until then, at
-most 300 s). The warm-up thread starts with the server.
+technique page opened one after another during the warm-up (translation first, then the navigation's order),
+each timed to its first useful render (its main result, `ui.main_result`; target < 3 s) and to drawn whole,
+and to the home page's "Models ready: N of M" reading N == M (reloaded until then, at most 300 s). The
+warm-up thread starts with the server.
 
 STARTUP_OPEN says how each technique page is opened:
 - `click` (the default): as a presenter does, by clicking its link in the home page's sidebar, in the same tab
@@ -107,20 +108,24 @@ def cold_start() -> dict[str, float | str]:
                 opened = time.perf_counter()
                 if how == "click":
                     click_through(page, path)
+                    to_result, to_drawn = times_to_result_and_drawn(page, opened)
                 else:
                     technique = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                     technique.goto(f"{url}/{path}")
-                    wait_for_app(technique, timeout_ms=300_000)
+                    to_result, to_drawn = times_to_result_and_drawn(technique, opened)
                     technique.context.close()
-                figures[f"{path} page, opened {opened - start:.1f} s after the launch, to rendered (s)"] = (
-                    time.perf_counter() - opened
-                )
+                when = f"{path} page, opened {opened - start:.1f} s after the launch"
+                figures[f"{when}, to its result (s)"] = to_result
+                figures[f"{when}, to drawn whole (s)"] = to_drawn
             if how == "click":
                 page.goto(url)  # back home, where the models' progress is read
                 wait_for_app(page)
-            slowest = max(value for key, value in figures.items() if " page, opened " in key)
-            figures["slowest page opened during the warm-up (s)"] = slowest
-            figures["every page opened during the warm-up under the 3 s target"] = "yes" if slowest < 3 else "no"
+            for measure in ("to its result", "to drawn whole"):
+                slowest = max(value for key, value in figures.items() if key.endswith(f"{measure} (s)"))
+                figures[f"slowest page opened during the warm-up, {measure} (s)"] = slowest
+                figures[f"every page opened during the warm-up under the 3 s target, {measure}"] = (
+                    "yes" if slowest < 3 else "no"
+                )
             shown, loaded_at = "not shown", None  # the home page's last "N of M"
             while loaded_at is None and time.perf_counter() - start < READY_TIMEOUT_S:
                 found = re.search(r"Models ready: (\d+) of (\d+)", page.inner_text("body"))
@@ -145,10 +150,8 @@ def cold_start() -> dict[str, float | str]:
 
 
 def click_through(page, path: str) -> None:
-    """Click the sidebar's link to `path` and wait until that page's run has ended and drawn: the address
-    has changed, the title is no longer the previous page's, the script is not running, no skeleton is left."""
-    from tests.conftest import wait_for_app
-
+    """Click the sidebar's link to `path` and wait until that page's run has begun: the address has changed
+    and the title is no longer the previous page's."""
     before = page.inner_text("h1")
     page.click(f'[data-testid="stSidebarNav"] a[href$="/{path}"]')
     page.wait_for_function(
@@ -159,7 +162,28 @@ def click_through(page, path: str) -> None:
         arg=[path, before],
         timeout=300_000,
     )
+
+
+def times_to_result_and_drawn(page, opened: float) -> tuple[float, float]:
+    """Seconds from `opened` until the page's main result shows (`ui.main_result`, the first useful render;
+    a page without one: until it is drawn whole), and until it is drawn whole (its script has ended and no
+    skeleton is left)."""
+    from tests.conftest import wait_for_app
+
+    page.wait_for_function(
+        """() => {
+            const result = document.querySelector(".st-key-main_result");
+            const ended = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
+            return (result && result.innerText.trim() !== "") || ended;
+        }""",
+        polling=50,  # milliseconds; the default, every animation frame, would add work to the drawing it times
+        timeout=300_000,
+    )
+    to_result = time.perf_counter() - opened
     wait_for_app(page, timeout_ms=300_000)
+    to_drawn = time.perf_counter() - opened
+    shown = page.locator(".st-key-main_result").count() > 0
+    return (to_result if shown else to_drawn), to_drawn
 
 
 def run() -> dict[str, float | str]:

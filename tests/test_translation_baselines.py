@@ -4,12 +4,13 @@ the committed alignment table, and Apertium present or absent."""
 import numpy as np
 import pytest
 
-from models.core.errors import ModelLoadError
+from models.core.errors import InputError, ModelLoadError
 from models.core.registry import get_registry
 from models.translation.baselines import (
     APERTIUM_MISSING,
     apertium_mode,
     apertium_sentence,
+    apertium_sentence_soon,
     comparison_rows,
     held_out_verses,
 )
@@ -119,6 +120,15 @@ def test_comparison_rows_hold_the_committed_figures() -> None:
 def test_apertium_translates_and_marks_unknown_words() -> None:
     assert "casa" in apertium_sentence("The house is green.")
     assert "*" in apertium_sentence("The blorfity house.")
+
+
+@pytest.mark.skipif(apertium_mode() is None, reason="Debian's apertium-eng-spa is not installed (make debian-test)")
+def test_apertium_started_early_gives_the_same_answer_and_errors() -> None:
+    """The translation page starts Apertium before its model's search and reads the answer afterwards."""
+    soon = apertium_sentence_soon("The old man reads a book.")
+    assert soon.result(timeout=60) == apertium_sentence("The old man reads a book.")
+    with pytest.raises(InputError):
+        apertium_sentence_soon("   ").result(timeout=60)
 
 
 def test_apertium_absent_is_a_clear_message(monkeypatch, tmp_path) -> None:
