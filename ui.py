@@ -8,14 +8,13 @@ navigation and the home page never wait for them."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -558,7 +557,7 @@ def main_result() -> Iterator[None]:
     the controls. Its container is keyed (`.st-key-main_result` in the page) so that `python -m bench
     startup` can time a page to its result."""
     slot = _result_slot.get()
-    with slot if slot is not None else contextlib.nullcontext(), st.container(key="main_result"):
+    with slot if slot is not None else nullcontext(), st.container(key="main_result"):
         yield
 
 

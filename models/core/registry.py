@@ -311,8 +311,8 @@ class Registry:
         Pages come first: the thread runs at a lower CPU priority (Linux), it starts no load while a page waits
         for one, so a page opened during the warm-up loads its own model (or waits only for the one being
         loaded), not behind the whole list, and models marked `warm_last` (long loads no page opens with) come
-        after the others. `before_each_load()` may wait longer (the app
-        waits while any page's script runs: models/core/startup.py)."""
+        after the others. `before_each_load()` may wait longer (the app waits while any page's script runs:
+        models/core/startup.py)."""
 
         def warm() -> None:
             lower_this_threads_priority()
